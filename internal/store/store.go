@@ -1,0 +1,143 @@
+// Package store keeps a Canopy node's records in SQL, on SQLite (the
+// embedded default) or PostgreSQL. It is the only package that knows SQL.
+// Both dialects run the same Go code and the same tests; where their SQL
+// differs, the migrations have a folder each.
+//
+// Writes that must be durable before the caller answers (a report and its
+// receipt, a message) go through a group committer: concurrent writes share
+// one transaction and one fsync, which is what lets a small node accept
+// thousands of reports a second without ever answering before the data is
+// on disk.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	_ "modernc.org/sqlite"             // registers "sqlite"
+)
+
+// Dialects.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// DB is a connection to the node's database.
+type DB struct {
+	read    *sql.DB // queries; many connections
+	write   *sql.DB // writes; one connection on SQLite, where only one writer can run
+	dialect string
+	commit  *committer
+
+	// Now is the clock. Tests replace it; nothing in the store calls
+	// time.Now directly.
+	Now func() time.Time
+}
+
+// Open connects to the database named by dsn: a postgres:// or
+// postgresql:// URL for PostgreSQL, anything else is a SQLite file path.
+// It does not migrate; call Migrate.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	db := &DB{Now: time.Now}
+	var err error
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		db.dialect = Postgres
+		db.read, err = sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("store: open postgres: %w", err)
+		}
+		db.read.SetMaxOpenConns(4 * runtime.GOMAXPROCS(0))
+		db.read.SetMaxIdleConns(4 * runtime.GOMAXPROCS(0))
+		db.write = db.read
+	} else {
+		db.dialect = SQLite
+		if err := os.MkdirAll(filepath.Dir(dsn), 0o700); err != nil {
+			return nil, fmt.Errorf("store: create database directory: %w", err)
+		}
+		// busy_timeout first, so the other pragmas wait rather than fail;
+		// WAL lets readers run beside the writer; synchronous=FULL makes a
+		// commit durable across power loss, not just a process crash;
+		// secure_delete overwrites deleted content, such as destroyed keys.
+		pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
+			"&_pragma=synchronous(FULL)&_pragma=secure_delete(1)"
+		u := "file:" + (&url.URL{Path: dsn}).EscapedPath() + "?" + pragmas
+		db.write, err = sql.Open("sqlite", u+"&_txlock=immediate")
+		if err != nil {
+			return nil, fmt.Errorf("store: open sqlite: %w", err)
+		}
+		db.write.SetMaxOpenConns(1)
+		db.write.SetMaxIdleConns(1)
+		db.write.SetConnMaxIdleTime(0)
+		db.read, err = sql.Open("sqlite", u+"&_pragma=query_only(1)")
+		if err != nil {
+			db.write.Close()
+			return nil, fmt.Errorf("store: open sqlite: %w", err)
+		}
+		n := max(4, runtime.GOMAXPROCS(0))
+		db.read.SetMaxOpenConns(n)
+		db.read.SetMaxIdleConns(n)
+	}
+	if err := db.write.PingContext(ctx); err != nil {
+		db.close()
+		return nil, fmt.Errorf("store: connect to %s: %w", db.dialect, err)
+	}
+	db.commit = newCommitter(db)
+	return db, nil
+}
+
+// Dialect returns SQLite or Postgres.
+func (db *DB) Dialect() string { return db.dialect }
+
+// Close stops the group committer after it has written what it holds, then
+// closes the connections.
+func (db *DB) Close() error {
+	if db.commit != nil {
+		db.commit.close()
+	}
+	return db.close()
+}
+
+func (db *DB) close() error {
+	var errs []error
+	if db.write != nil && db.write != db.read {
+		if db.dialect == SQLite {
+			// Fold the WAL back into the main file so a cleanly stopped
+			// node leaves one file behind.
+			db.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+		}
+		errs = append(errs, db.write.Close())
+	}
+	if db.read != nil {
+		errs = append(errs, db.read.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.read.PingContext(ctx) }
+
+// q rewrites a query written with PostgreSQL's $N placeholders for the
+// dialect in use. SQLite takes ?N, which binds by number just the same.
+func (db *DB) q(query string) string {
+	if db.dialect != SQLite {
+		return query
+	}
+	return strings.ReplaceAll(query, "$", "?")
+}
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func itoa(n int) string { return strconv.Itoa(n) }
