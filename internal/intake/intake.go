@@ -1,0 +1,182 @@
+// Package intake accepts reports from every channel (the portal, partner
+// apps, platforms) through one path: validate, seal, store durably, and
+// only then hand back a receipt. It also serves the anonymous follow-up a
+// receipt opens: the report's status and the messages with the hotline.
+package intake
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/canopy-org/canopy"
+	"github.com/canopy-org/canopy/internal/seal"
+	"github.com/canopy-org/canopy/internal/store"
+)
+
+// Service accepts reports and answers follow-ups.
+type Service struct {
+	DB   *store.DB
+	Keys *seal.Keyring
+	Now  func() time.Time
+}
+
+// Receipt is what a reporter gets back: the report's id (for partner apps
+// to keep) and the receipt code, shown once and stored only as a keyed hash.
+type Receipt struct {
+	ReportID string
+	Code     string
+}
+
+// Submit validates and stores a report. It returns the receipt only after
+// the report is durably committed; on bad input it returns an EINVALID
+// *canopy.Error listing every problem, and nothing is stored.
+func (s *Service) Submit(ctx context.Context, sub Submission) (Receipt, error) {
+	if sub.Channel == "" {
+		sub.Channel = canopy.ChannelPortal
+	}
+	if err := Validate(&sub); err != nil {
+		return Receipt{}, err
+	}
+	flags := sub.Flags
+	if flags == nil {
+		flags = []string{}
+	}
+	r := canopy.Report{
+		ID:           canopy.NewID(),
+		Received:     s.Now().UTC(),
+		Channel:      sub.Channel,
+		Reporter:     sub.Reporter,
+		Category:     sub.Category,
+		Flags:        flags,
+		ChildCountry: sub.ChildCountry,
+		Language:     sub.Language,
+		Hashes:       sub.Hashes,
+		Content: canopy.ReportContent{
+			Description: sub.Description,
+			URLs:        sub.URLs,
+			Platform:    sub.Platform,
+			Accounts:    sub.Accounts,
+			Contact:     sub.Contact,
+		},
+	}
+	content, err := json.Marshal(r.Content)
+	if err != nil {
+		return Receipt{}, fmt.Errorf("intake: encode report: %w", err)
+	}
+	dk, wrapped, err := s.Keys.NewDataKey(r.ID)
+	if err != nil {
+		return Receipt{}, fmt.Errorf("intake: %w", err)
+	}
+	code := seal.NewReceipt()
+	err = s.DB.CreateReport(ctx, &store.SealedReport{
+		Report:      r,
+		Content:     dk.Seal(content, contentContext(r.ID)),
+		WrappedKey:  wrapped,
+		ReceiptHash: s.Keys.ReceiptHash(seal.NormaliseReceipt(code)),
+	})
+	if err != nil {
+		return Receipt{}, fmt.Errorf("intake: store report: %w", err)
+	}
+	return Receipt{ReportID: r.ID, Code: code}, nil
+}
+
+func contentContext(id string) string { return "report/" + id + "/content" }
+
+func eventContext(id string, at time.Time) string {
+	return "report/" + id + "/event/" + strconv.FormatInt(at.UnixMicro(), 10)
+}
+
+// lookup finds the report a receipt opens. A malformed code, a wrong code
+// and an unknown code take the same path and get the same not-found error,
+// so nothing can be learned by trying codes.
+func (s *Service) lookup(ctx context.Context, receipt string) (*store.SealedReport, error) {
+	n := seal.NormaliseReceipt(receipt)
+	if n == "" {
+		n = "malformed:" + receipt
+		if len(n) > 100 {
+			n = n[:100]
+		}
+	}
+	r, err := s.DB.ReportByReceipt(ctx, s.Keys.ReceiptHash(n))
+	if canopy.ErrorCode(err) == canopy.ENOTFOUND {
+		return nil, &canopy.Error{Code: canopy.ENOTFOUND, Key: KeyReceipt}
+	}
+	return r, err
+}
+
+// Followup returns what a receipt's holder may see: the status, derived
+// from the timeline, and the messages. It never says who handles the
+// report.
+func (s *Service) Followup(ctx context.Context, receipt string) (*canopy.Followup, error) {
+	r, err := s.lookup(ctx, receipt)
+	if err != nil {
+		return nil, err
+	}
+	events, err := s.DB.Events(ctx, r.Report.ID)
+	if err != nil {
+		return nil, fmt.Errorf("intake: followup: %w", err)
+	}
+	f := &canopy.Followup{ReportID: r.Report.ID, Received: r.Report.Received, Language: r.Report.Language}
+	plain := make([]canopy.Event, len(events))
+	var dk *seal.DataKey
+	if r.WrappedKey != nil {
+		if dk, err = s.Keys.OpenDataKey(r.Report.ID, r.WrappedKey); err != nil {
+			return nil, fmt.Errorf("intake: followup: %w", err)
+		}
+	}
+	for i, e := range events {
+		plain[i] = e.Event
+		if !e.IsMessage() || dk == nil {
+			continue // a destroyed key leaves the status, never the words
+		}
+		body, err := dk.Open(e.SealedBody, eventContext(e.ReportID, e.At))
+		if err != nil {
+			return nil, fmt.Errorf("intake: followup: message %d: %w", e.ID, err)
+		}
+		f.Messages = append(f.Messages, canopy.Message{At: e.At, FromReporter: e.Kind == canopy.EventReporterMessage, Body: string(body)})
+	}
+	f.Status = canopy.StatusOf(plain)
+	return f, nil
+}
+
+// AddMessage adds a message from the receipt's holder to the report's
+// timeline, durably.
+func (s *Service) AddMessage(ctx context.Context, receipt, body string) error {
+	v := &validator{}
+	body = v.text("body", body, MaxMessage, true)
+	if body == "" && len(v.errs) == 0 {
+		v.add("body", KeyRequired)
+	}
+	if len(v.errs) > 0 {
+		return &canopy.Error{Code: canopy.EINVALID, Key: KeyInvalid, Fields: v.errs}
+	}
+	r, err := s.lookup(ctx, receipt)
+	if err != nil {
+		return err
+	}
+	return s.appendMessage(ctx, r, canopy.EventReporterMessage, "", body)
+}
+
+// appendMessage seals body with the report's data key and appends it to
+// the timeline.
+func (s *Service) appendMessage(ctx context.Context, r *store.SealedReport, kind, actor, body string) error {
+	if r.WrappedKey == nil {
+		return &canopy.Error{Code: canopy.ECONFLICT, Key: KeyErased}
+	}
+	dk, err := s.Keys.OpenDataKey(r.Report.ID, r.WrappedKey)
+	if err != nil {
+		return fmt.Errorf("intake: message: %w", err)
+	}
+	at := s.Now().UTC()
+	_, err = s.DB.AppendEvent(ctx, &store.SealedEvent{
+		Event:      canopy.Event{ReportID: r.Report.ID, Kind: kind, At: at, Actor: actor},
+		SealedBody: dk.Seal([]byte(body), eventContext(r.Report.ID, at)),
+	})
+	if err != nil {
+		return fmt.Errorf("intake: message: %w", err)
+	}
+	return nil
+}
