@@ -1,6 +1,6 @@
 module github.com/canopy-org/canopy
 
-go 1.26.8
+go 1.26
 
 require (
 	github.com/jackc/pgx/v5 v5.12.0
