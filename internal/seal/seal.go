@@ -35,6 +35,8 @@ var ErrOpen = errors.New("seal: cannot open sealed value")
 type Keyring struct {
 	wrap       cipher.AEAD
 	receiptKey []byte
+	hashKey    []byte
+	system     *DataKey
 }
 
 // LoadOrCreate reads the master key from path, creating the file with a new
@@ -98,11 +100,23 @@ func New(master []byte) (*Keyring, error) {
 	if err != nil {
 		return nil, fmt.Errorf("seal: derive receipt key: %w", err)
 	}
+	hashKey, err := hkdf.Key(sha256.New, master, nil, "canopy keyed hashing v1", KeySize)
+	if err != nil {
+		return nil, fmt.Errorf("seal: derive hashing key: %w", err)
+	}
+	systemKey, err := hkdf.Key(sha256.New, master, nil, "canopy system secrets v1", KeySize)
+	if err != nil {
+		return nil, fmt.Errorf("seal: derive system key: %w", err)
+	}
 	aead, err := newAEAD(wrapKey)
 	if err != nil {
 		return nil, err
 	}
-	return &Keyring{wrap: aead, receiptKey: receiptKey}, nil
+	system, err := dataKey(systemKey)
+	if err != nil {
+		return nil, err
+	}
+	return &Keyring{wrap: aead, receiptKey: receiptKey, hashKey: hashKey, system: system}, nil
 }
 
 func newAEAD(key []byte) (cipher.AEAD, error) {
@@ -180,6 +194,23 @@ func openWith(aead cipher.AEAD, sealed, ad []byte) ([]byte, error) {
 		return nil, ErrOpen
 	}
 	return pt, nil
+}
+
+// System returns the key that seals the node's own secrets, such as staff
+// second-factor seeds: records that belong to no report, and are never
+// erased one by one.
+func (k *Keyring) System() *DataKey { return k.system }
+
+// Hash returns a keyed hash of value for purpose (such as "session" or
+// "recovery"). The node stores these in place of secrets it only needs to
+// recognise: without the master key a copy of the database cannot be
+// searched for them.
+func (k *Keyring) Hash(purpose, value string) []byte {
+	m := hmac.New(sha256.New, k.hashKey)
+	m.Write([]byte(purpose))
+	m.Write([]byte{0})
+	m.Write([]byte(value))
+	return m.Sum(nil)
 }
 
 // ReceiptHash returns the keyed hash under which a receipt code is stored.

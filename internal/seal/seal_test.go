@@ -108,3 +108,24 @@ func TestReceipts(t *testing.T) {
 		t.Fatal("different receipts hash alike")
 	}
 }
+
+func TestKeyedHashesAndSystemKey(t *testing.T) {
+	k, _ := New(bytes.Repeat([]byte{5}, KeySize))
+	k2, _ := New(bytes.Repeat([]byte{6}, KeySize))
+	if bytes.Equal(k.Hash("session", "x"), k.Hash("recovery", "x")) {
+		t.Fatal("purposes share a hash")
+	}
+	if bytes.Equal(k.Hash("session", "x"), k2.Hash("session", "x")) {
+		t.Fatal("different master keys give one hash")
+	}
+	if bytes.Equal(k.Hash("a", "bc"), k.Hash("ab", "c")) {
+		t.Fatal("purpose and value run together")
+	}
+	sealed := k.System().Seal([]byte("totp seed"), "account/1/totp")
+	if pt, err := k.System().Open(sealed, "account/1/totp"); err != nil || string(pt) != "totp seed" {
+		t.Fatalf("system key round trip: %q %v", pt, err)
+	}
+	if _, err := k2.System().Open(sealed, "account/1/totp"); err == nil {
+		t.Fatal("another node's system key opened the secret")
+	}
+}
