@@ -6,14 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+
+	"github.com/canopy-org/canopy"
 )
 
 // maxBatch bounds how many writes share one transaction, so a burst cannot
 // make one commit, and so every caller in it, wait too long.
 const maxBatch = 256
 
-// errClosed is returned to writes submitted after Close.
-var errClosed = errors.New("store: closed")
+// errClosed is returned to writes submitted after Close: the node is
+// stopping, and the caller should say so rather than report a fault.
+var errClosed = &canopy.Error{Code: canopy.EUNAVAILABLE, Key: "error.unavailable", Err: errors.New("store: closed")}
 
 // A write is one unit of work for the group committer: fn runs inside a
 // transaction shared with other writes, and done receives its outcome only

@@ -1,0 +1,217 @@
+// Package api is the JSON API through which helplines, school apps and
+// other partner software send reports to a Canopy node and follow them up.
+// The browser portal lives in package web; the two share the intake
+// service and the catalogs, never routes, middleware or error pages.
+//
+// The API is small and strict, because what it accepts is evidence and
+// what it answers may be shown to a child:
+//
+//   - A 2xx answer means the thing is durably stored. POST /api/v1/reports
+//     answers 201 with the receipt only after intake.Submit has returned,
+//     and intake returns only once the report's transaction is committed.
+//     A client that gets no answer (a timeout, a dropped connection) may
+//     retry; a client that gets a 2xx never needs to. Nothing is answered
+//     early and written later, and nothing is ever half-stored: a request
+//     is either committed whole or refused whole.
+//
+//   - Every failure is an RFC 9457 problem details object
+//     (application/problem+json). Its "code" is the node's error code
+//     (canopy.EINVALID and friends, plus two the HTTP layer adds), and one
+//     table, statusOf, maps each code to one HTTP status; "type" is
+//     https://canopy.invalid/problems/<code>, an identifier that cannot
+//     resolve to anyone's site. "detail" and each entry of "errors" carry
+//     a message translated from the catalogs, in the language of ?lang=,
+//     else Accept-Language, else English, so an app may show it as is.
+//     Clients branch on "code" and on each error's "code" (a catalog key
+//     such as "error.url.invalid"), never on text.
+//
+//   - Input is read in one bounded pass before anything is done with it:
+//     the media type, the size (64 KiB), UTF-8, JSON syntax, exact member
+//     names (no case-folding, no duplicates, no unknown members) and JSON
+//     types are checked here, with the JSON path of each problem; what the
+//     values mean is checked by intake, which the portal shares.
+//
+//   - The API keeps nothing about who calls it. Requests are rate-limited
+//     per source by package limit, in memory under a keyed hash; no
+//     address, user agent or body is stored or logged. Only failures that
+//     are the node's fault are logged, with their cause, which the client
+//     never sees.
+//
+// openapi.json, served at GET /api/openapi.json, documents every route,
+// body and answer; the tests check every request and answer they make
+// against it.
+package api
+
+import (
+	_ "embed"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+
+	"github.com/canopy-org/canopy"
+	"github.com/canopy-org/canopy/internal/i18n"
+	"github.com/canopy-org/canopy/internal/intake"
+	"github.com/canopy-org/canopy/internal/limit"
+)
+
+// Config is what the API needs from the node.
+type Config struct {
+	Intake *intake.Service
+	Logger *slog.Logger
+
+	// RateLimit limits the POST endpoints per source (IPv4 address or IPv6
+	// /64). Nil means DefaultRateLimit: generous for any helpline or app,
+	// tight for a script. A load test such as `canopy bench`, which sends
+	// thousands of requests a second from one address, passes a limiter
+	// generous enough never to refuse it, e.g. limit.New(1e9, 1e9).
+	RateLimit *limit.Limiter
+}
+
+// DefaultRateLimit returns the limiter New uses when Config.RateLimit is
+// nil: 120 requests a minute per source, with bursts of 60.
+func DefaultRateLimit() *limit.Limiter { return limit.New(120, 60) }
+
+// maxBody bounds every request body. A report at every intake limit is
+// well under it.
+const maxBody = 64 << 10
+
+//go:embed openapi.json
+var openapiJSON []byte
+
+type handler struct {
+	intake  *intake.Service
+	log     *slog.Logger
+	limiter *limit.Limiter
+	mux     *http.ServeMux
+
+	taxonomy map[string][]byte // the taxonomy answer, encoded once per language
+}
+
+// route is one operation the API serves. The OpenAPI document lists the
+// same set; a test keeps them equal.
+type route struct {
+	method, path string
+	serve        http.HandlerFunc
+}
+
+func (h *handler) routes() []route {
+	return []route{
+		{"POST", "/api/v1/reports", h.submit},
+		{"POST", "/api/v1/followup", h.followup},
+		{"POST", "/api/v1/followup/messages", h.addMessage},
+		{"GET", "/api/v1/taxonomy", h.serveTaxonomy},
+		{"GET", "/api/openapi.json", h.serveOpenAPI},
+	}
+}
+
+// New returns the API's handler. It serves paths under /api/ and answers
+// everything else with a 404 problem.
+func New(cfg Config) http.Handler {
+	h := &handler{intake: cfg.Intake, log: cfg.Logger, limiter: cfg.RateLimit, mux: http.NewServeMux()}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.limiter == nil {
+		h.limiter = DefaultRateLimit()
+	}
+	h.taxonomy = encodeTaxonomies()
+
+	allowed := map[string][]string{}
+	var paths []string
+	for _, rt := range h.routes() {
+		h.mux.HandleFunc(rt.method+" "+rt.path, rt.serve)
+		if allowed[rt.path] == nil {
+			paths = append(paths, rt.path)
+		}
+		allowed[rt.path] = append(allowed[rt.path], rt.method)
+		if rt.method == "GET" {
+			allowed[rt.path] = append(allowed[rt.path], "HEAD")
+		}
+	}
+	// A pattern without a method catches the other methods of a known
+	// path, so they get a 405 problem rather than the catch-all 404.
+	for _, p := range paths {
+		allow := strings.Join(allowed[p], ", ")
+		h.mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			h.fail(w, r, &canopy.Error{Code: codeMethodNotAllowed})
+		})
+	}
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		h.fail(w, r, &canopy.Error{Code: canopy.ENOTFOUND})
+	})
+	return h
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			// The stack says where, not what was sent; the value is
+			// a runtime message, not request data.
+			h.log.Error("api: panic", "route", r.Pattern, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			h.fail(w, r, fmt.Errorf("api: panic in %s", r.Pattern))
+		}
+	}()
+	h.mux.ServeHTTP(w, r)
+}
+
+// allow applies the rate limit to a request, answering 429 when the source
+// must wait. It reports whether the request may go on.
+func (h *handler) allow(w http.ResponseWriter, r *http.Request) bool {
+	ok, wait := h.limiter.Allow(sourceOf(r))
+	if ok {
+		return true
+	}
+	secs := int((wait + 999_999_999) / 1_000_000_000) // round up
+	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+	h.fail(w, r, &canopy.Error{Code: canopy.ETOOMANY})
+	return false
+}
+
+// sourceOf names who is calling for the rate limiter only: the IPv4
+// address, or the IPv6 /64, since one household or phone holds a whole
+// /64. The limiter hashes it under a key that never leaves memory.
+func sourceOf(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return host
+	}
+	if v4 := ip.To4(); v4 != nil {
+		return v4.String()
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String()
+}
+
+// lang returns the language of the texts in the answer: ?lang= when the
+// node speaks it, else the best match for Accept-Language, else English.
+// The error is a 400 problem when ?lang= names a language the node does
+// not speak; lang is then still the one to write that problem in.
+func lang(r *http.Request) (string, error) {
+	q := r.URL.Query().Get("lang")
+	if q == "" {
+		return i18n.Match(r.Header.Get("Accept-Language")), nil
+	}
+	if canopy.IsLanguage(q) {
+		return q, nil
+	}
+	return i18n.Match(r.Header.Get("Accept-Language")), &canopy.Error{
+		Code: canopy.EINVALID, Key: intake.KeyInvalid,
+		Fields: []canopy.FieldError{{Field: "lang", Key: intake.KeyLanguage}},
+	}
+}

@@ -1,0 +1,60 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/canopy-org/canopy"
+	"github.com/canopy-org/canopy/internal/store"
+	"github.com/canopy-org/canopy/internal/store/storetest"
+)
+
+// FuzzSubmitJSON sends arbitrary bytes as a report to an API in front of a
+// real SQLite database. Whatever comes in, the node must not panic, must
+// answer 201, 400 or 413 as openapi.json documents, and must answer 201
+// only with a receipt that opens the report it stored. Seeds are in
+// testdata/fuzz/FuzzSubmitJSON.
+func FuzzSubmitJSON(f *testing.F) {
+	e := newEnv(f, storetest.Open(f, store.SQLite), nil)
+	d := mustDoc(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r := httptest.NewRequest("POST", "/api/v1/reports", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		e.api.ServeHTTP(rec, r)
+
+		switch rec.Code {
+		case 201, 400, 413:
+		default:
+			t.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+		for _, err := range d.checkResponse("POST", "/api/v1/reports", rec.Code, rec.Header(), rec.Body.Bytes()) {
+			t.Errorf("answer does not conform to openapi.json: %s", err)
+		}
+		if rec.Code != 201 {
+			var p problem
+			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p.Status != rec.Code {
+				t.Fatalf("problem %s: %v", rec.Body, err)
+			}
+			if p.Code == canopy.EINVALID && len(p.Errors) == 0 {
+				t.Fatalf("a 400 without errors: %s", rec.Body)
+			}
+			return
+		}
+		var rc reportCreated
+		if err := json.Unmarshal(rec.Body.Bytes(), &rc); err != nil {
+			t.Fatal(err)
+		}
+		f, err := e.svc.Followup(context.Background(), rc.Receipt)
+		if err != nil || f.ReportID != rc.ID || f.Status != canopy.StatusReceived {
+			t.Fatalf("receipt of a stored report: %+v, %v", f, err)
+		}
+		stored, err := e.db.Report(context.Background(), rc.ID)
+		if err != nil || stored.Report.Channel != canopy.ChannelAPI {
+			t.Fatalf("stored report: %+v, %v", stored, err)
+		}
+	})
+}

@@ -1,0 +1,129 @@
+// Package i18n holds the node's message catalogs and picks the language a
+// person reads. Every string a user sees comes from a catalog; English is
+// the reference, and every other catalog must have every key English has.
+//
+// Catalogs are flat JSON objects, one file per language, embedded in the
+// binary. Messages take positional arguments written {0}, {1}, ….
+package i18n
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/text/language"
+
+	"github.com/canopy-org/canopy"
+)
+
+//go:embed catalogs/*.json
+var files embed.FS
+
+// Catalog is the messages of one language.
+type Catalog struct {
+	Lang     string
+	Dir      string // "rtl" or "ltr"
+	messages map[string]string
+	fallback *Catalog
+}
+
+var (
+	catalogs = map[string]*Catalog{}
+	matcher  language.Matcher
+)
+
+func init() {
+	en, err := load("en", nil)
+	if err != nil {
+		panic(err)
+	}
+	catalogs["en"] = en
+	var tags []language.Tag
+	for _, lang := range canopy.Languages {
+		tags = append(tags, language.Make(lang))
+		if lang == "en" {
+			continue
+		}
+		c, err := load(lang, en)
+		if err != nil {
+			panic(err)
+		}
+		catalogs[lang] = c
+	}
+	matcher = language.NewMatcher(tags)
+}
+
+func load(lang string, fallback *Catalog) (*Catalog, error) {
+	b, err := files.ReadFile("catalogs/" + lang + ".json")
+	if err != nil {
+		return nil, fmt.Errorf("i18n: catalog %s: %w", lang, err)
+	}
+	c := &Catalog{Lang: lang, Dir: "ltr", fallback: fallback}
+	if err := json.Unmarshal(b, &c.messages); err != nil {
+		return nil, fmt.Errorf("i18n: catalog %s: %w", lang, err)
+	}
+	if lang == "ar" || lang == "he" || lang == "fa" || lang == "ur" {
+		c.Dir = "rtl"
+	}
+	return c, nil
+}
+
+// Get returns the catalog of lang, or English when the node does not speak
+// lang.
+func Get(lang string) *Catalog {
+	if c, ok := catalogs[lang]; ok {
+		return c
+	}
+	return catalogs["en"]
+}
+
+// Match picks the best language the node speaks for an Accept-Language
+// header, English when nothing fits.
+func Match(acceptLanguage string) string {
+	tags, _, err := language.ParseAcceptLanguage(acceptLanguage)
+	if err != nil || len(tags) == 0 {
+		return "en"
+	}
+	_, i, conf := matcher.Match(tags...)
+	if conf == language.No {
+		return "en"
+	}
+	return canopy.Languages[i]
+}
+
+// T returns the message for key with args filled in. A key missing from
+// this catalog falls back to English; a key missing everywhere returns the
+// key itself, which tests catch.
+func (c *Catalog) T(key string, args ...any) string {
+	msg, ok := c.messages[key]
+	if !ok && c.fallback != nil {
+		msg, ok = c.fallback.messages[key]
+	}
+	if !ok {
+		return key
+	}
+	if len(args) == 0 || !strings.Contains(msg, "{") {
+		return msg
+	}
+	for i, a := range args {
+		msg = strings.ReplaceAll(msg, "{"+strconv.Itoa(i)+"}", fmt.Sprint(a))
+	}
+	return msg
+}
+
+// Has reports whether the catalog itself (not its fallback) has key.
+func (c *Catalog) Has(key string) bool {
+	_, ok := c.messages[key]
+	return ok
+}
+
+// Keys returns every key of the catalog itself.
+func (c *Catalog) Keys() []string {
+	keys := make([]string, 0, len(c.messages))
+	for k := range c.messages {
+		keys = append(keys, k)
+	}
+	return keys
+}
