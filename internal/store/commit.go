@@ -135,6 +135,7 @@ func (c *committer) commit(batch []*write) {
 }
 
 func (c *committer) tx(ws []*write) error {
+	c.db.prepareQueued()
 	tx, err := c.db.write.BeginTx(context.Background(), nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)

@@ -35,23 +35,23 @@ func (db *DB) CreateReport(ctx context.Context, r *SealedReport) error {
 		return fmt.Errorf("store: create report: id, receipt hash and key are required")
 	}
 	err := db.commit.do(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.Exec(db.q(`INSERT INTO reports
+		if _, err := db.exec(tx, `INSERT INTO reports
 			(id, received_at, channel, reporter, category, flags, child_country, language, receipt_hash, content)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`),
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 			rep.ID, micros(rep.Received), rep.Channel, rep.Reporter, rep.Category,
 			strings.Join(rep.Flags, " "), rep.ChildCountry, rep.Language, r.ReceiptHash, r.Content); err != nil {
 			return fmt.Errorf("store: insert report %s: %w", rep.ID, err)
 		}
-		if _, err := tx.Exec(db.q(`INSERT INTO report_keys (report_id, wrapped) VALUES ($1, $2)`), rep.ID, r.WrappedKey); err != nil {
+		if _, err := db.exec(tx, `INSERT INTO report_keys (report_id, wrapped) VALUES ($1, $2)`, rep.ID, r.WrappedKey); err != nil {
 			return fmt.Errorf("store: insert key of report %s: %w", rep.ID, err)
 		}
 		for _, h := range rep.Hashes {
-			if _, err := tx.Exec(db.q(`INSERT INTO report_hashes (report_id, algorithm, value) VALUES ($1, $2, $3)
-				ON CONFLICT DO NOTHING`), rep.ID, h.Algorithm, h.Value); err != nil {
+			if _, err := db.exec(tx, `INSERT INTO report_hashes (report_id, algorithm, value) VALUES ($1, $2, $3)
+				ON CONFLICT DO NOTHING`, rep.ID, h.Algorithm, h.Value); err != nil {
 				return fmt.Errorf("store: insert hash of report %s: %w", rep.ID, err)
 			}
 		}
-		if _, err := tx.Exec(db.q(`INSERT INTO events (report_id, kind, at, actor) VALUES ($1, $2, $3, '')`),
+		if _, err := db.exec(tx, `INSERT INTO events (report_id, kind, at, actor) VALUES ($1, $2, $3, '')`,
 			rep.ID, canopy.EventReceived, micros(rep.Received)); err != nil {
 			return fmt.Errorf("store: insert received event of report %s: %w", rep.ID, err)
 		}

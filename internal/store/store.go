@@ -21,6 +21,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
@@ -39,6 +40,9 @@ type DB struct {
 	write   *sql.DB // writes; one connection on SQLite, where only one writer can run
 	dialect string
 	commit  *committer
+	stmts   sync.Map // query → *sql.Stmt on the write pool
+	// unprepared holds queries wstmt has met but not yet prepared.
+	unprepared sync.Map
 
 	// Now is the clock. Tests replace it; nothing in the store calls
 	// time.Now directly.
@@ -110,6 +114,10 @@ func (db *DB) Close() error {
 
 func (db *DB) close() error {
 	var errs []error
+	db.stmts.Range(func(_, st any) bool {
+		st.(*sql.Stmt).Close()
+		return true
+	})
 	if db.write != nil && db.write != db.read {
 		if db.dialect == SQLite {
 			// Fold the WAL back into the main file so a cleanly stopped
@@ -134,6 +142,48 @@ func (db *DB) q(query string) string {
 		return query
 	}
 	return strings.ReplaceAll(query, "$", "?")
+}
+
+// wstmt returns query, rewritten for the dialect, as a statement bound to
+// tx. Hot writes use it so that SQL is parsed once per process rather than
+// once per row. A query seen for the first time is prepared on the
+// transaction itself and queued; the committer prepares it on the pool
+// between transactions, when the single SQLite writer connection is free.
+func (db *DB) wstmt(tx *sql.Tx, query string) (*sql.Stmt, error) {
+	if st, ok := db.stmts.Load(query); ok {
+		return tx.Stmt(st.(*sql.Stmt)), nil
+	}
+	db.unprepared.Store(query, true)
+	st, err := tx.Prepare(db.q(query))
+	if err != nil {
+		return nil, fmt.Errorf("store: prepare: %w", err)
+	}
+	return st, nil
+}
+
+// prepareQueued prepares the statements wstmt has queued. Only the
+// committer calls it, outside any transaction.
+func (db *DB) prepareQueued() {
+	db.unprepared.Range(func(q, _ any) bool {
+		query := q.(string)
+		db.unprepared.Delete(query)
+		if _, ok := db.stmts.Load(query); ok {
+			return true
+		}
+		if st, err := db.write.Prepare(db.q(query)); err == nil {
+			db.stmts.Store(query, st)
+		}
+		return true
+	})
+}
+
+// exec runs a write statement through wstmt.
+func (db *DB) exec(tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	st, err := db.wstmt(tx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.Exec(args...)
 }
 
 func micros(t time.Time) int64 { return t.UnixMicro() }
