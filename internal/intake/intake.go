@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/canopy-org/canopy"
+	"github.com/canopy-org/canopy/internal/audit"
 	"github.com/canopy-org/canopy/internal/seal"
 	"github.com/canopy-org/canopy/internal/store"
 )
@@ -21,6 +22,22 @@ type Service struct {
 	DB   *store.DB
 	Keys *seal.Keyring
 	Now  func() time.Time
+	// Audit records every report accepted, every follow-up opened and
+	// every message, by the report's id and never its words. A step whose
+	// entry cannot be written fails.
+	Audit *audit.Log
+}
+
+// audit appends an entry about report id by an anonymous reporter.
+func (s *Service) audit(ctx context.Context, action audit.Action, id string, details map[string]string) error {
+	if s.Audit == nil {
+		return nil
+	}
+	_, err := s.Audit.Append(ctx, audit.Entry{Actor: audit.Public, Action: action, Kind: audit.KindReport, ID: id, Outcome: audit.OK, Details: details})
+	if err != nil {
+		return fmt.Errorf("intake: audit: %w", err)
+	}
+	return nil
 }
 
 // Receipt is what a reporter gets back: the report's id (for partner apps
@@ -79,6 +96,9 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (Receipt, error) {
 	})
 	if err != nil {
 		return Receipt{}, fmt.Errorf("intake: store report: %w", err)
+	}
+	if err := s.audit(ctx, audit.ActionReportCreate, r.ID, map[string]string{"channel": r.Channel}); err != nil {
+		return Receipt{}, err
 	}
 	return Receipt{ReportID: r.ID, Code: code}, nil
 }
@@ -139,6 +159,9 @@ func (s *Service) Followup(ctx context.Context, receipt string) (*canopy.Followu
 		f.Messages = append(f.Messages, canopy.Message{At: e.At, FromReporter: e.Kind == canopy.EventReporterMessage, Body: string(body)})
 	}
 	f.Status = canopy.StatusOf(plain)
+	if err := s.audit(ctx, audit.ActionReportView, r.Report.ID, map[string]string{"via": "receipt"}); err != nil {
+		return nil, err
+	}
 	return f, nil
 }
 
@@ -157,7 +180,10 @@ func (s *Service) AddMessage(ctx context.Context, receipt, body string) error {
 	if err != nil {
 		return err
 	}
-	return s.appendMessage(ctx, r, canopy.EventReporterMessage, "", body)
+	if err := s.appendMessage(ctx, r, canopy.EventReporterMessage, "", body); err != nil {
+		return err
+	}
+	return s.audit(ctx, audit.ActionReportMessage, r.Report.ID, map[string]string{"from": "reporter"})
 }
 
 // appendMessage seals body with the report's data key and appends it to

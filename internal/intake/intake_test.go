@@ -3,11 +3,13 @@ package intake_test
 import (
 	"bytes"
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/canopy-org/canopy"
+	"github.com/canopy-org/canopy/internal/audit"
 	"github.com/canopy-org/canopy/internal/intake"
 	"github.com/canopy-org/canopy/internal/seal"
 	"github.com/canopy-org/canopy/internal/store"
@@ -19,8 +21,17 @@ func newService(t *testing.T, db *store.DB) *intake.Service {
 	if err != nil {
 		t.Fatal(err)
 	}
+	id, err := seal.LoadOrCreateIdentity(filepath.Join(t.TempDir(), "node.key"), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := audit.Open(context.Background(), db, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { log.Close() })
 	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
-	return &intake.Service{DB: db, Keys: keys, Now: func() time.Time { now = now.Add(time.Second); return now }}
+	return &intake.Service{DB: db, Keys: keys, Audit: log, Now: func() time.Time { now = now.Add(time.Second); return now }}
 }
 
 func valid() intake.Submission {
@@ -74,6 +85,22 @@ func TestSubmitAndFollowup(t *testing.T) {
 
 		if err := s.AddMessage(ctx, rc.Code, "  I remembered more.\r\nHe used two accounts.  "); err != nil {
 			t.Fatal(err)
+		}
+		// Acceptance, each opening and the message are in the audit log,
+		// by report id only.
+		entries, err := s.Audit.Entries(ctx, 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var actions []string
+		for _, e := range entries {
+			if e.ID != rc.ReportID || e.Actor != audit.Public {
+				t.Fatalf("audit entry %+v", e)
+			}
+			actions = append(actions, string(e.Action))
+		}
+		if got := strings.Join(actions, " "); got != "report.create report.view report.view report.view report.message" {
+			t.Fatalf("audit actions %q", got)
 		}
 		f, err := s.Followup(ctx, rc.Code)
 		if err != nil {
