@@ -343,6 +343,26 @@ type Pending struct {
 	// NeedsEnrolment is true when the account has no second factor yet
 	// and must add one now.
 	NeedsEnrolment bool
+	// HasTOTP and HasPasskeys say which second factors the account can
+	// sign in with.
+	HasTOTP, HasPasskeys bool
+}
+
+// enrolling checks that a session may add its first second factor: it
+// passed the password, and the account has no factor yet. Anything else
+// would let a password alone add a factor beside an existing one.
+func (s *Service) enrolling(ctx context.Context, ss *store.StoredSession, a *store.StoredAccount) error {
+	if ss.Stage != stagePassword || a.TOTPSecret != nil {
+		return &canopy.Error{Code: canopy.ECONFLICT, Key: "error.session.complete"}
+	}
+	has, err := s.HasPasskeys(ctx, a.ID)
+	if err != nil {
+		return err
+	}
+	if has {
+		return &canopy.Error{Code: canopy.ECONFLICT, Key: "error.session.complete"}
+	}
+	return nil
 }
 
 // PendingSession returns the state of a session that has passed the
@@ -355,7 +375,11 @@ func (s *Service) PendingSession(ctx context.Context, token string) (*Pending, e
 	if ss.Stage != stagePassword {
 		return nil, &canopy.Error{Code: canopy.ECONFLICT, Key: "error.session.complete"}
 	}
-	return &Pending{Account: &a.Account, NeedsEnrolment: a.TOTPSecret == nil}, nil
+	has, err := s.HasPasskeys(ctx, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &Pending{Account: &a.Account, NeedsEnrolment: a.TOTPSecret == nil && !has, HasTOTP: a.TOTPSecret != nil, HasPasskeys: has}, nil
 }
 
 // SecondFactor completes a sign-in with a TOTP code or a recovery code.
@@ -420,8 +444,8 @@ func (s *Service) BeginTOTP(ctx context.Context, token string) (secret []byte, t
 	if err != nil {
 		return nil, "", err
 	}
-	if ss.Stage != stagePassword || a.TOTPSecret != nil {
-		return nil, "", &canopy.Error{Code: canopy.ECONFLICT, Key: "error.session.complete"}
+	if err := s.enrolling(ctx, ss, a); err != nil {
+		return nil, "", err
 	}
 	secret = NewTOTPSecret()
 	var exp [8]byte
@@ -438,8 +462,8 @@ func (s *Service) ConfirmTOTP(ctx context.Context, token, ticket, code string) (
 	if err != nil {
 		return nil, err
 	}
-	if ss.Stage != stagePassword || a.TOTPSecret != nil {
-		return nil, &canopy.Error{Code: canopy.ECONFLICT, Key: "error.session.complete"}
+	if err := s.enrolling(ctx, ss, a); err != nil {
+		return nil, err
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(ticket)
 	if err != nil {

@@ -87,7 +87,7 @@ func (db *DB) applyMigration(ctx context.Context, m Migration) (bool, error) {
 	}
 	defer tx.Rollback()
 	if db.dialect == Postgres {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7411001)`); err != nil {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7411001, hashtext(current_schema()))`); err != nil {
 			return false, fmt.Errorf("store: migration lock: %w", err)
 		}
 	}

@@ -18,6 +18,15 @@ type SealedReport struct {
 	Content     []byte // sealed canopy.ReportContent
 	WrappedKey  []byte // nil once the key has been destroyed
 	ReceiptHash []byte
+	// Links are keyed hashes of what may tie this report to others (web
+	// addresses, hosts, accounts, content hashes). Written on creation.
+	Links []Link
+}
+
+// Link is a keyed hash of something reports can share.
+type Link struct {
+	Kind string // url, host, account, hash
+	Key  []byte
 }
 
 // SealedEvent is a timeline event with its body still sealed.
@@ -55,7 +64,13 @@ func (db *DB) CreateReport(ctx context.Context, r *SealedReport) error {
 			rep.ID, canopy.EventReceived, micros(rep.Received)); err != nil {
 			return fmt.Errorf("store: insert received event of report %s: %w", rep.ID, err)
 		}
-		return nil
+		for _, l := range r.Links {
+			if _, err := db.exec(tx, `INSERT INTO report_links (link, report_id, kind) VALUES ($1, $2, $3)
+				ON CONFLICT DO NOTHING`, l.Key, rep.ID, l.Kind); err != nil {
+				return fmt.Errorf("store: insert link of report %s: %w", rep.ID, err)
+			}
+		}
+		return db.putState(tx, canopy.NewTriageState(rep), true)
 	})
 	return err
 }
@@ -116,25 +131,16 @@ func (db *DB) scanReport(ctx context.Context, row *sql.Row) (*SealedReport, erro
 // AppendEvent adds an event to a report's timeline, durably, and returns
 // its id. The report must exist.
 func (db *DB) AppendEvent(ctx context.Context, e *SealedEvent) (int64, error) {
-	var id int64
-	err := db.commit.do(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRow(db.q(`INSERT INTO events (report_id, kind, at, actor, body)
-			VALUES ($1, $2, $3, $4, $5) RETURNING id`),
-			e.ReportID, e.Kind, micros(e.At), e.Actor, e.SealedBody).Scan(&id)
-		if err != nil {
-			if isForeignKeyViolation(err) {
-				return &canopy.Error{Code: canopy.ENOTFOUND, Key: "error.report.not_found", Err: err}
-			}
-			return fmt.Errorf("store: append %s event to report %s: %w", e.Kind, e.ReportID, err)
-		}
-		return nil
-	})
-	return id, err
+	ids, err := db.ApplyEvents(ctx, e.ReportID, nil, e)
+	if err != nil {
+		return 0, err
+	}
+	return ids[0], nil
 }
 
 // Events returns a report's timeline in order.
 func (db *DB) Events(ctx context.Context, reportID string) ([]SealedEvent, error) {
-	rows, err := db.read.QueryContext(ctx, db.q(`SELECT id, report_id, kind, at, actor, body
+	rows, err := db.read.QueryContext(ctx, db.q(`SELECT id, report_id, kind, at, actor, body, data
 		FROM events WHERE report_id = $1 ORDER BY id`), reportID)
 	if err != nil {
 		return nil, fmt.Errorf("store: read events of report %s: %w", reportID, err)
@@ -144,10 +150,14 @@ func (db *DB) Events(ctx context.Context, reportID string) ([]SealedEvent, error
 	for rows.Next() {
 		var e SealedEvent
 		var at int64
-		if err := rows.Scan(&e.ID, &e.ReportID, &e.Kind, &at, &e.Actor, &e.SealedBody); err != nil {
+		var data string
+		if err := rows.Scan(&e.ID, &e.ReportID, &e.Kind, &at, &e.Actor, &e.SealedBody, &data); err != nil {
 			return nil, fmt.Errorf("store: read events of report %s: %w", reportID, err)
 		}
 		e.At = fromMicros(at)
+		if e.Data, err = decodeData(data); err != nil {
+			return nil, fmt.Errorf("store: read events of report %s: %w", reportID, err)
+		}
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {

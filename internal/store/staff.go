@@ -21,10 +21,12 @@ type StoredAccount struct {
 	TOTPLastStep int64
 	FailedLogins int
 	LockedUntil  time.Time
+	HasPasskeys  bool
 }
 
 const accountColumns = `id, email, name, role, jurisdictions, created_at, disabled, password_hash,
-	totp_secret, totp_last_step, failed_logins, locked_until`
+	totp_secret, totp_last_step, failed_logins, locked_until,
+	EXISTS (SELECT 1 FROM passkeys p WHERE p.account_id = accounts.id)`
 
 func scanAccount(row interface{ Scan(...any) error }) (*StoredAccount, error) {
 	var (
@@ -33,7 +35,7 @@ func scanAccount(row interface{ Scan(...any) error }) (*StoredAccount, error) {
 		created, lockedU int64
 	)
 	err := row.Scan(&a.ID, &a.Email, &a.Name, &a.Role, &jur, &created, &a.Disabled, &a.PasswordHash,
-		&a.TOTPSecret, &a.TOTPLastStep, &a.FailedLogins, &lockedU)
+		&a.TOTPSecret, &a.TOTPLastStep, &a.FailedLogins, &lockedU, &a.HasPasskeys)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, &canopy.Error{Code: canopy.ENOTFOUND, Key: "error.account.not_found"}
 	}
@@ -45,7 +47,7 @@ func scanAccount(row interface{ Scan(...any) error }) (*StoredAccount, error) {
 	if lockedU > 0 {
 		a.LockedUntil = fromMicros(lockedU)
 	}
-	a.Enrolled = a.PasswordHash != "" && a.TOTPSecret != nil
+	a.Enrolled = a.PasswordHash != "" && (a.TOTPSecret != nil || a.HasPasskeys)
 	return &a, nil
 }
 
