@@ -15,6 +15,10 @@ const (
 	EventContentRemoved  = "content_removed"
 	EventNoFurtherAction = "no_further_action"
 	EventReopened        = "reopened"
+	EventClaimed         = "claimed"
+	EventReviewed        = "reviewed"    // a supervisor confirmed the decision
+	EventMerged          = "merged"      // a duplicate of Data["into"]
+	EventMergedFrom      = "merged_from" // Data["from"] was merged into this report
 )
 
 // Event is one entry on a report's append-only timeline. The timeline is
@@ -27,7 +31,10 @@ type Event struct {
 	Kind     string
 	At       time.Time
 	Actor    string // a staff account, a peer, or "" for the reporter
-	Body     string
+	// Data holds the event's non-sensitive facts as codes (an assessment's
+	// category and outcome, the report merged into…). Never free text.
+	Data map[string]string
+	Body string
 }
 
 // IsMessage reports whether the event is a message between the reporter and

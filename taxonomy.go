@@ -95,3 +95,30 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// Imagery decisions of the INHOPE ICCAM scheme.
+const (
+	ImageryBaseline   = "baseline"    // illegal everywhere by INTERPOL's baseline criteria
+	ImageryNational   = "national"    // illegal under the assessing jurisdiction's law only
+	ImageryNotIllegal = "not_illegal" // not illegal material
+)
+
+// ImageryDecisions lists the ICCAM decisions.
+var ImageryDecisions = []string{ImageryBaseline, ImageryNational, ImageryNotIllegal}
+
+// IndustryClasses are the classes used in CyberTipline reports.
+var IndustryClasses = []string{"A1", "A2", "B1", "B2"}
+
+// AgeBands are the apparent age bands of a child.
+var AgeBands = []string{"0-2", "3-6", "7-10", "11-13", "14-17", "unknown"}
+
+// Outcomes an analyst records for a report.
+const (
+	OutcomeRefer           = "refer"             // to police or a peer abroad
+	OutcomeTakedown        = "takedown"          // notify the host
+	OutcomeSupport         = "support"           // support the child
+	OutcomeNoFurtherAction = "no_further_action" // nothing more to do
+)
+
+// Outcomes in display order.
+var Outcomes = []string{OutcomeRefer, OutcomeTakedown, OutcomeSupport, OutcomeNoFurtherAction}

@@ -8,7 +8,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/canopy-org/canopy"
@@ -93,6 +95,7 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (Receipt, error) {
 		Content:     dk.Seal(content, contentContext(r.ID)),
 		WrappedKey:  wrapped,
 		ReceiptHash: s.Keys.ReceiptHash(seal.NormaliseReceipt(code)),
+		Links:       s.links(&r),
 	})
 	if err != nil {
 		return Receipt{}, fmt.Errorf("intake: store report: %w", err)
@@ -101,6 +104,31 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (Receipt, error) {
 		return Receipt{}, err
 	}
 	return Receipt{ReportID: r.ID, Code: code}, nil
+}
+
+// links returns the keyed hashes that tie this report to others that
+// share a web address, a host, an account or a content hash. Analysts see
+// the reports together without anyone storing the values in the clear.
+func (s *Service) links(r *canopy.Report) []store.Link {
+	var out []store.Link
+	add := func(kind, value string) {
+		out = append(out, store.Link{Kind: kind, Key: s.Keys.Hash("link-"+kind, value)})
+	}
+	hosts := map[string]bool{}
+	for _, raw := range r.Content.URLs {
+		add("url", raw)
+		if u, err := url.Parse(raw); err == nil && !hosts[u.Hostname()] {
+			hosts[u.Hostname()] = true
+			add("host", strings.TrimPrefix(u.Hostname(), "www."))
+		}
+	}
+	for _, a := range r.Content.Accounts {
+		add("account", strings.ToLower(strings.TrimPrefix(a, "@")))
+	}
+	for _, h := range r.Hashes {
+		add("hash", h.Algorithm+":"+h.Value)
+	}
+	return out
 }
 
 func contentContext(id string) string { return "report/" + id + "/content" }
@@ -159,6 +187,18 @@ func (s *Service) Followup(ctx context.Context, receipt string) (*canopy.Followu
 		f.Messages = append(f.Messages, canopy.Message{At: e.At, FromReporter: e.Kind == canopy.EventReporterMessage, Body: string(body)})
 	}
 	f.Status = canopy.StatusOf(plain)
+	// A duplicate merged into another report follows that report's status.
+	if st, err := s.DB.TriageState(ctx, r.Report.ID); err == nil && st.MergedInto != "" {
+		primary, err := s.DB.Events(ctx, st.MergedInto)
+		if err != nil {
+			return nil, fmt.Errorf("intake: followup: %w", err)
+		}
+		plain = plain[:0]
+		for _, e := range primary {
+			plain = append(plain, e.Event)
+		}
+		f.Status = canopy.StatusOf(plain)
+	}
 	if err := s.audit(ctx, audit.ActionReportView, r.Report.ID, map[string]string{"via": "receipt"}); err != nil {
 		return nil, err
 	}
