@@ -1,0 +1,285 @@
+package web
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/canopy-org/canopy/internal/intake"
+	"github.com/canopy-org/canopy/internal/limit"
+)
+
+// Config is what the portal needs from the node.
+type Config struct {
+	Intake *intake.Service
+	Logger *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Secure marks cookies Secure (and gives them the __Host- prefix), for
+	// deployments served over TLS.
+	Secure bool
+	// RateLimit limits POSTs per source; 30 a minute with bursts of 10
+	// when nil.
+	RateLimit *limit.Limiter
+	// LeaveURL is where "Leave this site" goes: a neutral page that looks
+	// like ordinary browsing. A weather search when empty.
+	LeaveURL string
+	// SessionKey signs the anti-forgery tokens. Nodes that run several
+	// instances behind one address share one; when empty a random key is
+	// made at start-up, so forms open across a restart are asked to be
+	// sent again (their answers kept).
+	SessionKey []byte
+}
+
+// DefaultLeaveURL is a page nobody would remark on in a browser's history.
+const DefaultLeaveURL = "https://www.google.com/search?q=weather"
+
+// maxBody bounds every POST. A full report in Arabic or Chinese, percent-
+// encoded, takes up to about 60 KB for the description alone; 128 KiB
+// leaves room for the links and usernames, and is still nothing to read.
+const maxBody = 128 << 10
+
+// server is the portal.
+type server struct {
+	intake   *intake.Service
+	log      *slog.Logger
+	now      func() time.Time
+	secure   bool
+	limiter  *limit.Limiter
+	leaveURL string
+	key      []byte // session MAC key
+	pages    *pages
+	assets   *assets
+	handler  http.Handler
+}
+
+// New returns the portal's handler. It serves every path under "/" except
+// those the node routes elsewhere (/api/, /healthz).
+func New(cfg Config) (http.Handler, error) {
+	s, err := newServer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func newServer(cfg Config) (*server, error) {
+	if cfg.Intake == nil {
+		return nil, errors.New("web: Config.Intake is required")
+	}
+	s := &server{
+		intake:   cfg.Intake,
+		log:      cfg.Logger,
+		now:      cfg.Now,
+		secure:   cfg.Secure,
+		limiter:  cfg.RateLimit,
+		leaveURL: cfg.LeaveURL,
+		key:      cfg.SessionKey,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.limiter == nil {
+		s.limiter = limit.New(30, 10)
+		s.limiter.SetClock(s.now)
+	}
+	if s.leaveURL == "" {
+		s.leaveURL = DefaultLeaveURL
+	}
+	if len(s.key) == 0 {
+		s.key = make([]byte, 32)
+		rand.Read(s.key)
+	}
+	var err error
+	if s.assets, err = loadAssets(); err != nil {
+		return nil, err
+	}
+	if s.pages, err = loadPages(); err != nil {
+		return nil, err
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", s.reportForm)
+	mux.HandleFunc("GET /report", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
+	mux.HandleFunc("POST /report", s.post(s.submitReport))
+	mux.HandleFunc("GET /followup", s.followupForm)
+	mux.HandleFunc("POST /followup", s.post(s.followupStatus))
+	mux.HandleFunc("POST /followup/message", s.post(s.followupMessage))
+	mux.HandleFunc("GET /safety", s.safety)
+	mux.HandleFunc("GET /static/{file}", s.assets.serve)
+	mux.HandleFunc("/", s.notFound)
+
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(s.crossOrigin))
+	s.handler = s.logged(securityHeaders(cop.Handler(mux)))
+	return s, nil
+}
+
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+// securityHeaders sets, on every response, the headers that keep the
+// portal from being framed, sniffed, leaked through a Referer or cached on
+// a shared computer. Static assets override Cache-Control; nothing else
+// does.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		h.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// contentSecurityPolicy allows nothing but the portal's own script, style
+// and images: no inline code, no other host, no framing.
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+	"form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+// logged logs one line per request with what an operator needs and
+// nothing about the person: method, route pattern (never the path or
+// query, which may hold what someone typed), status and duration. No
+// address, no user agent, no body.
+func (s *server) logged(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				// Never let a panic take the node down or print the request.
+				s.log.Error("portal: panic", "method", r.Method, "route", r.Pattern, "panic", fmt.Sprint(v))
+				if !sw.wrote {
+					http.Error(sw, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+				}
+			}
+			s.log.Info("portal", "method", r.Method, "route", r.Pattern, "status", sw.status(), "duration", time.Since(start).Round(time.Microsecond))
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code  int
+	wrote bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.code, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.code, w.wrote = http.StatusOK, true
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) status() int {
+	if w.code == 0 {
+		return http.StatusOK
+	}
+	return w.code
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// post wraps a form handler with what every POST needs, in order: a cap on
+// the body, the parsed form, the rate limit and the anti-forgery token.
+// Limits and token failures still hand the handler the parsed values, so
+// the page that explains the problem can keep what the person typed.
+func (s *server) post(h func(w http.ResponseWriter, r *http.Request, req *postRequest)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		allowed, wait := s.limiter.Allow(source(r))
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		if err := r.ParseForm(); err != nil {
+			lang := s.lang(w, r, nil)
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				s.message(w, r, lang, http.StatusRequestEntityTooLarge, "error.too_large", "portal.error.too_large.help")
+				return
+			}
+			s.message(w, r, lang, http.StatusBadRequest, "portal.error.title", "portal.error.bad_request")
+			return
+		}
+		req := &postRequest{form: r.PostForm}
+		req.lang = s.lang(w, r, r.PostForm)
+		switch {
+		case !allowed:
+			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+			req.failure, req.failureKey = http.StatusTooManyRequests, "error.rate_limited"
+		case !s.validToken(r, r.PostForm.Get("csrf")):
+			req.failure, req.failureKey = http.StatusForbidden, "portal.error.forbidden"
+		}
+		h(w, r, req)
+	}
+}
+
+// postRequest is a parsed POST. When failure is set the handler must not
+// act, only show the form again with failureKey's message.
+type postRequest struct {
+	form       map[string][]string
+	lang       string
+	failure    int
+	failureKey string
+}
+
+func (p *postRequest) get(name string) string {
+	if v := p.form[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// source is what the rate limit counts by: the peer's address, or its /64
+// for IPv6, where one household holds a whole /64. The limiter keeps only
+// a keyed hash of it, in memory.
+func source(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return host
+	}
+	if ip.To4() == nil {
+		return ip.Mask(net.CIDRMask(64, 128)).String()
+	}
+	return ip.String()
+}
+
+// crossOrigin answers a POST that a browser says came from another site.
+// It did not come from our form, so nothing it carries is shown back.
+func (s *server) crossOrigin(w http.ResponseWriter, r *http.Request) {
+	s.message(w, r, s.lang(w, r, nil), http.StatusForbidden, "portal.error.title", "portal.error.cross_site")
+}
+
+func (s *server) notFound(w http.ResponseWriter, r *http.Request) {
+	s.message(w, r, s.lang(w, r, nil), http.StatusNotFound, "portal.notfound.title", "portal.notfound.body")
+}
+
+func (s *server) safety(w http.ResponseWriter, r *http.Request) {
+	p := s.newPage(w, r, s.lang(w, r, nil), "safety", "/safety", "portal.safety.title")
+	s.render(w, r, http.StatusOK, p)
+}
