@@ -1,0 +1,291 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/canopy-org/canopy/internal/api"
+	"github.com/canopy-org/canopy/internal/audit"
+	"github.com/canopy-org/canopy/internal/intake"
+	"github.com/canopy-org/canopy/internal/limit"
+	"github.com/canopy-org/canopy/internal/seal"
+	"github.com/canopy-org/canopy/internal/staff"
+	"github.com/canopy-org/canopy/internal/store"
+	"github.com/canopy-org/canopy/internal/web"
+)
+
+// Main is a running node: its configuration, its open database and keys,
+// and its HTTP server. Tests start one on 127.0.0.1:0 the same way
+// `canopy serve` does.
+type Main struct {
+	Addr    string
+	DataDir string
+	// Name is the node's name in its signatures (audit checkpoints, and
+	// later federation). Keep it: another name is another verifier key.
+	Name        string
+	DatabaseURL string
+	Logger      *slog.Logger
+	Now         func() time.Time
+	// SubmitRate is how many submissions a minute one source may make
+	// (with bursts of a quarter of that); 0 turns the limit off, for
+	// benchmarks and trusted deployments behind a limiting proxy.
+	SubmitRate int
+
+	DB       *store.DB
+	Keys     *seal.Keyring
+	Identity *seal.Identity
+	Audit    *audit.Log
+	Intake   *intake.Service
+	Staff    *staff.Service
+
+	stopCheckpoints context.CancelFunc
+
+	ln    net.Listener
+	srv   *http.Server
+	ready atomic.Bool
+	done  chan error
+}
+
+// NewMain returns a node with the defaults of `canopy serve`.
+func NewMain(logTo io.Writer) *Main {
+	return &Main{
+		Addr:        "127.0.0.1:8080",
+		DataDir:     "canopy-data",
+		Name:        "canopy",
+		DatabaseURL: os.Getenv("CANOPY_DATABASE_URL"),
+		Logger:      slog.New(slog.NewTextHandler(logTo, nil)),
+		Now:         time.Now,
+		SubmitRate:  60,
+	}
+}
+
+// ParseFlags reads the flags of serve and migrate.
+func (m *Main) ParseFlags(args []string) error {
+	fs := flag.NewFlagSet("canopy", flag.ContinueOnError)
+	fs.StringVar(&m.Addr, "addr", m.Addr, "address to listen on")
+	fs.StringVar(&m.DataDir, "data", m.DataDir, "data directory: master key, and the SQLite database unless CANOPY_DATABASE_URL is set")
+	fs.StringVar(&m.Name, "name", m.Name, "the node's name in its signatures; keep it once chosen")
+	fs.IntVar(&m.SubmitRate, "submit-rate", m.SubmitRate, "submissions a minute allowed per source, held in memory only (0: no limit)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}
+
+// dsn is the database the node uses.
+func (m *Main) dsn() string {
+	if m.DatabaseURL != "" {
+		return m.DatabaseURL
+	}
+	return filepath.Join(m.DataDir, "canopy.db")
+}
+
+// open opens the keys and the database and brings the schema up to date.
+func (m *Main) open(ctx context.Context) error {
+	if err := os.MkdirAll(m.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	keys, err := seal.LoadOrCreate(filepath.Join(m.DataDir, "master.key"))
+	if err != nil {
+		return err
+	}
+	m.Keys = keys
+	id, err := seal.LoadOrCreateIdentity(filepath.Join(m.DataDir, "node.key"), m.Name)
+	if err != nil {
+		return err
+	}
+	m.Identity = id
+	db, err := store.Open(ctx, m.dsn())
+	if err != nil {
+		return err
+	}
+	db.Now = m.Now
+	m.DB = db
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	for _, name := range applied {
+		m.Logger.Info("applied migration", "name", name)
+	}
+	if m.Audit, err = audit.Open(ctx, db, id); err != nil {
+		return err
+	}
+	m.Intake = &intake.Service{DB: db, Keys: keys, Audit: m.Audit, Now: m.Now}
+	m.Staff = &staff.Service{DB: db, Keys: keys, Audit: m.Audit, Now: m.Now, Issuer: "Canopy " + m.Name}
+	return nil
+}
+
+// Migrate brings the database up to date and reports what it did.
+func (m *Main) Migrate(ctx context.Context, out io.Writer) error {
+	defer m.Close()
+	if err := m.open(ctx); err != nil {
+		return err
+	}
+	v, err := m.DB.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s database at schema version %d\n", m.DB.Dialect(), v)
+	return nil
+}
+
+// Run opens the node and starts serving in the background. It returns once
+// the node listens and is ready.
+func (m *Main) Run(ctx context.Context) error {
+	if err := m.open(ctx); err != nil {
+		return err
+	}
+	portal, err := web.New(web.Config{Intake: m.Intake, Logger: m.Logger, RateLimit: m.limiter()})
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/api/", api.New(api.Config{Intake: m.Intake, Logger: m.Logger, RateLimit: m.limiter()}))
+	mux.HandleFunc("GET /healthz", m.healthz)
+	mux.Handle("/", portal)
+
+	ln, err := net.Listen("tcp", m.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	m.ln = ln
+	m.srv = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	}
+	m.done = make(chan error, 1)
+	go func() { m.done <- m.srv.Serve(ln) }()
+	cctx, cancel := context.WithCancel(context.Background())
+	m.stopCheckpoints = cancel
+	go m.Audit.CheckpointEvery(cctx, time.Minute, m.Logger)
+	m.ready.Store(true)
+	m.Logger.Info("canopy is ready", "url", m.URL(), "database", m.DB.Dialect(), "version", version(),
+		"audit_key", m.Audit.VerifierKey())
+	return m.announceSetup(ctx)
+}
+
+// announceSetup prints a one-time link for setting up the first
+// administrator while the node has no staff. Nothing else works for staff
+// until it is used.
+func (m *Main) announceSetup(ctx context.Context) error {
+	need, err := m.Staff.SetupNeeded(ctx)
+	if err != nil || !need {
+		return err
+	}
+	token, err := m.Staff.NewSetupToken(ctx)
+	if err != nil {
+		return err
+	}
+	m.Logger.Info("no staff yet: open this link within 24 hours to set up the first administrator",
+		"link", m.URL()+"/staff/setup?token="+token)
+	return nil
+}
+
+// limiter returns a fresh per-source limiter for one surface.
+func (m *Main) limiter() *limit.Limiter {
+	if m.SubmitRate <= 0 {
+		return limit.New(1<<30, 1<<30)
+	}
+	return limit.New(m.SubmitRate, max(1, m.SubmitRate/4))
+}
+
+// URL is the node's base URL once it listens.
+func (m *Main) URL() string {
+	if m.ln == nil {
+		return ""
+	}
+	return "http://" + m.ln.Addr().String()
+}
+
+func (m *Main) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	if !m.ready.Load() {
+		http.Error(w, "starting or stopping", http.StatusServiceUnavailable)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := m.DB.Ping(ctx); err != nil {
+		m.Logger.Error("health check: database", "err", err)
+		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	fmt.Fprintln(w, "ok")
+}
+
+// Close stops taking requests, lets those in flight finish (up to 20 s),
+// and closes the database cleanly.
+func (m *Main) Close() error {
+	m.ready.Store(false)
+	var errs []error
+	if m.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := m.srv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("shutdown: %w", err))
+		}
+		if err := <-m.done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+		m.srv = nil
+	}
+	if m.stopCheckpoints != nil {
+		m.stopCheckpoints()
+	}
+	if m.Audit != nil {
+		// A last checkpoint, so an auditor can check everything up to
+		// the stop.
+		if m.Audit.Size() > 0 {
+			if _, err := m.Audit.Checkpoint(context.Background()); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		errs = append(errs, m.Audit.Close())
+		m.Audit = nil
+	}
+	if m.DB != nil {
+		errs = append(errs, m.DB.Close())
+		m.DB = nil
+	}
+	if len(errs) == 0 || errors.Join(errs...) == nil {
+		m.Logger.Info("canopy stopped")
+	}
+	return errors.Join(errs...)
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return s.Value[:12]
+			}
+		}
+		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			return bi.Main.Version
+		}
+	}
+	return "dev"
+}
+
+func gomaxprocs() int { return runtime.GOMAXPROCS(0) }

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/canopy-org/canopy"
+	"github.com/canopy-org/canopy/internal/store"
+)
+
+// TestPortalInBrowser drives the reporting portal end to end in headless
+// Chromium, as a child on a phone would: in English and in Arabic (right to
+// left), with JavaScript on and off. It reports an urgent sextortion case,
+// keeps the receipt, opens the follow-up with it and writes a message; axe
+// checks every page on the way.
+func TestPortalInBrowser(t *testing.T) {
+	m := startNode(t, store.SQLite)
+	for _, tc := range []struct {
+		lang, dir string
+		scripts   bool
+	}{
+		{"en", "ltr", true},
+		{"en", "ltr", false},
+		{"ar", "rtl", true},
+		{"ar", "rtl", false},
+	} {
+		name := tc.lang + map[bool]string{true: "-js", false: "-nojs"}[tc.scripts]
+		t.Run(name, func(t *testing.T) {
+			ctx := newBrowser(t, tc.scripts)
+			off := !tc.scripts
+			must := func(steps ...chromedp.Action[chromedp.Void]) {
+				t.Helper()
+				if err := chromedp.Do(ctx, steps...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			attr := func(sel, name string) string {
+				t.Helper()
+				v, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(sel), name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return v.Value
+			}
+
+			must(chromedp.Navigate(m.URL() + "/?lang=" + tc.lang))
+			if got := attr("html", "lang"); got != tc.lang {
+				t.Fatalf("html lang = %q", got)
+			}
+			if got := attr("html", "dir"); got != tc.dir {
+				t.Fatalf("html dir = %q", got)
+			}
+			checkAxe(t, ctx, name+" form", off)
+
+			// Saying a child is in danger shows the emergency guidance at
+			// once, with or without scripts.
+			must(chromedp.WaitNotVisible(chromedp.CSS("#emergency")),
+				chromedp.Click(chromedp.CSS("#reporter-child")),
+				chromedp.Click(chromedp.CSS("#category-sextortion")),
+				chromedp.Click(chromedp.CSS("#flag-urgent")),
+				chromedp.WaitVisible(chromedp.CSS("#emergency")),
+				chromedp.SendKeys(chromedp.CSS("#description"), "Someone says they will post my photos unless I pay."),
+				chromedp.SendKeys(chromedp.CSS("#urls"), "chat.example/u/someone"),
+			)
+			// A bad email keeps everything typed and says what is wrong.
+			must(chromedp.Click(chromedp.CSS("#contact-yes")),
+				chromedp.WaitVisible(chromedp.CSS("#contact-email")),
+				chromedp.SendKeys(chromedp.CSS("#contact-email"), "me@"),
+				chromedp.Click(chromedp.CSS(`form[action="/report"] button[type=submit]`)),
+				chromedp.WaitVisible(chromedp.CSS("#error-summary")),
+			)
+			if got := attr("#contact-email", "aria-invalid"); got != "true" {
+				t.Fatalf("email field not marked invalid (%q)", got)
+			}
+			desc, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS("#description")))
+			if err != nil || !strings.Contains(desc, "post my photos") {
+				t.Fatalf("description lost after an error: %q %v", desc, err)
+			}
+			checkAxe(t, ctx, name+" form with errors", off)
+			must(chromedp.Click(chromedp.CSS("#contact-anon")),
+				chromedp.Click(chromedp.CSS(`form[action="/report"] button[type=submit]`)),
+				chromedp.WaitVisible(chromedp.CSS("p.code")),
+			)
+			code, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("p.code")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			code = strings.Join(strings.Fields(code), "")
+			if len(strings.ReplaceAll(code, "-", "")) != 16 {
+				t.Fatalf("receipt %q", code)
+			}
+			// The copy button is the page's one piece of script: it shows
+			// only when scripts run, which proves each mode is what it says.
+			hidden, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS("#copy"), "hidden"))
+			if err != nil || hidden.Exists != off {
+				t.Fatalf("copy button hidden=%v with scripts %v (%v)", hidden.Exists, tc.scripts, err)
+			}
+			checkAxe(t, ctx, name+" receipt", off)
+
+			// The follow-up, with the receipt typed in lower case.
+			must(chromedp.Navigate(m.URL()+"/followup?lang="+tc.lang),
+				chromedp.SendKeys(chromedp.CSS("#receipt"), strings.ToLower(code)),
+				chromedp.Click(chromedp.CSS(`form[action="/followup"] button[type=submit]`)),
+				chromedp.WaitVisible(chromedp.CSS(".status-name")),
+			)
+			checkAxe(t, ctx, name+" follow-up", off)
+			must(chromedp.SendKeys(chromedp.CSS("#body"), "He has a second account too."),
+				chromedp.Click(chromedp.CSS(`form[action="/followup/message"] button[type=submit]`)),
+				chromedp.WaitVisible(chromedp.CSS("ol.messages")),
+			)
+			msgs, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("ol.messages")))
+			if !strings.Contains(msgs, "second account") {
+				t.Fatalf("message not shown: %q", msgs)
+			}
+
+			// What the browser sent arrived, flagged urgent.
+			f, err := m.Intake.Followup(context.Background(), code)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := m.DB.TriageState(context.Background(), f.ReportID)
+			if err != nil || !st.Urgent || st.Category != "sextortion" {
+				t.Fatalf("stored report: %+v %v", st, err)
+			}
+			if f.Language != tc.lang || f.Status != canopy.StatusReceived {
+				t.Fatalf("followup %+v", f)
+			}
+		})
+	}
+}
