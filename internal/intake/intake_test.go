@@ -16,7 +16,7 @@ import (
 	"github.com/canopy-org/canopy/internal/store/storetest"
 )
 
-func newService(t *testing.T, db *store.DB) *intake.Service {
+func newService(t testing.TB, db *store.DB) *intake.Service {
 	keys, err := seal.New(bytes.Repeat([]byte{42}, seal.KeySize))
 	if err != nil {
 		t.Fatal(err)
