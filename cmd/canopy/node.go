@@ -23,6 +23,7 @@ import (
 	"github.com/canopy-org/canopy/internal/seal"
 	"github.com/canopy-org/canopy/internal/staff"
 	"github.com/canopy-org/canopy/internal/store"
+	"github.com/canopy-org/canopy/internal/triage"
 	"github.com/canopy-org/canopy/internal/web"
 )
 
@@ -42,6 +43,8 @@ type Main struct {
 	// (with bursts of a quarter of that); 0 turns the limit off, for
 	// benchmarks and trusted deployments behind a limiting proxy.
 	SubmitRate int
+	// UrgentSLA and SLA are the first-look deadlines of the triage queue.
+	UrgentSLA, SLA time.Duration
 
 	DB       *store.DB
 	Keys     *seal.Keyring
@@ -49,6 +52,7 @@ type Main struct {
 	Audit    *audit.Log
 	Intake   *intake.Service
 	Staff    *staff.Service
+	Triage   *triage.Service
 
 	stopCheckpoints context.CancelFunc
 
@@ -68,6 +72,8 @@ func NewMain(logTo io.Writer) *Main {
 		Logger:      slog.New(slog.NewTextHandler(logTo, nil)),
 		Now:         time.Now,
 		SubmitRate:  60,
+		UrgentSLA:   triage.DefaultUrgentSLA,
+		SLA:         triage.DefaultSLA,
 	}
 }
 
@@ -77,6 +83,8 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.Addr, "addr", m.Addr, "address to listen on")
 	fs.StringVar(&m.DataDir, "data", m.DataDir, "data directory: master key, and the SQLite database unless CANOPY_DATABASE_URL is set")
 	fs.StringVar(&m.Name, "name", m.Name, "the node's name in its signatures; keep it once chosen")
+	fs.DurationVar(&m.UrgentSLA, "sla-urgent", m.UrgentSLA, "first-look deadline for reports flagged urgent")
+	fs.DurationVar(&m.SLA, "sla", m.SLA, "first-look deadline for other reports")
 	fs.IntVar(&m.SubmitRate, "submit-rate", m.SubmitRate, "submissions a minute allowed per source, held in memory only (0: no limit)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -128,6 +136,7 @@ func (m *Main) open(ctx context.Context) error {
 	}
 	m.Intake = &intake.Service{DB: db, Keys: keys, Audit: m.Audit, Now: m.Now}
 	m.Staff = &staff.Service{DB: db, Keys: keys, Audit: m.Audit, Now: m.Now, Issuer: "Canopy " + m.Name}
+	m.Triage = &triage.Service{DB: db, Keys: keys, Audit: m.Audit, Now: m.Now, UrgentSLA: m.UrgentSLA, SLA: m.SLA}
 	return nil
 }
 
