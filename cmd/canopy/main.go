@@ -3,6 +3,7 @@
 //
 //	canopy serve     start the node (SQLite under ./canopy-data by default)
 //	canopy migrate   apply database migrations and exit
+//	canopy hash      print PDQ and exact hashes of image files
 //	canopy user      invite and list staff
 //	canopy audit     verify the audit log
 //	canopy bench     measure the node under load
@@ -35,6 +36,7 @@ const usage = `Canopy runs a node of the network against child online sexual exp
 Usage:
   canopy serve   [--addr 127.0.0.1:8080] [--data ./canopy-data]
   canopy migrate [--data ./canopy-data]
+  canopy hash [--json] FILE…
   canopy user add --email EMAIL --role ROLE [--jurisdictions FR,BE]
   canopy user list
   canopy audit verify [--data ./canopy-data]
@@ -71,6 +73,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return m.Migrate(ctx, stdout)
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr)
+	case "hash":
+		return runHash(args[1:], stdout, stderr)
 	case "user":
 		return runUser(ctx, args[1:], stdout, stderr)
 	case "audit":
