@@ -32,3 +32,17 @@ func TestLimiter(t *testing.T) {
 		t.Fatalf("limiter remembers %d sources after they went quiet, want 1", n)
 	}
 }
+
+func TestSource(t *testing.T) {
+	for in, want := range map[string]string{
+		"203.0.113.7:4000":         "203.0.113.7",
+		"[2001:db8:1:2::1]:443":    "2001:db8:1:2::",
+		"[2001:db8:1:2:ffff::3]:1": "2001:db8:1:2::",
+		"[::ffff:10.0.0.1]:80":     "10.0.0.1",
+		"not an address":           "not an address",
+	} {
+		if got := Source(in); got != want {
+			t.Errorf("Source(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

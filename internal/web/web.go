@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -210,7 +209,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // the page that explains the problem can keep what the person typed.
 func (s *server) post(h func(w http.ResponseWriter, r *http.Request, req *postRequest)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		allowed, wait := s.limiter.Allow(source(r))
+		allowed, wait := s.limiter.Allow(limit.Source(r.RemoteAddr))
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		if err := r.ParseForm(); err != nil {
 			lang := s.lang(w, r, nil)
@@ -249,24 +248,6 @@ func (p *postRequest) get(name string) string {
 		return v[0]
 	}
 	return ""
-}
-
-// source is what the rate limit counts by: the peer's address, or its /64
-// for IPv6, where one household holds a whole /64. The limiter keeps only
-// a keyed hash of it, in memory.
-func source(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip := net.ParseIP(host)
-	if ip == nil {
-		return host
-	}
-	if ip.To4() == nil {
-		return ip.Mask(net.CIDRMask(64, 128)).String()
-	}
-	return ip.String()
 }
 
 // crossOrigin answers a POST that a browser says came from another site.
