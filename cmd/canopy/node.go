@@ -165,7 +165,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/api/", api.New(api.Config{Intake: m.Intake, Logger: m.Logger, RateLimit: m.limiter()}))
+	mux.Handle("/api/", api.New(api.Config{Intake: m.Intake, Audit: m.Audit, Staff: m.Staff, Logger: m.Logger, RateLimit: m.limiter()}))
 	mux.HandleFunc("GET /healthz", m.healthz)
 	mux.Handle("/", portal)
 

@@ -1,5 +1,7 @@
 // Package api is the JSON API through which helplines, school apps and
-// other partner software send reports to a Canopy node and follow them up.
+// other partner software send reports to a Canopy node and follow them up,
+// and through which an independent oversight body checks the node's audit
+// log.
 // The browser portal lives in package web; the two share the intake
 // service and the catalogs, never routes, middleware or error pages.
 //
@@ -37,6 +39,13 @@
 //     are the node's fault are logged, with their cause, which the client
 //     never sees.
 //
+//   - The oversight body reads the audit log here (audit.go): the node's
+//     verifier key, signed checkpoints and consistency proofs are public,
+//     since they are hashes and signatures; entries and their inclusion
+//     proofs need the session token of a staff member whose role may read
+//     the log (access.AuditRead), sent as "Authorization: Bearer". A
+//     refusal is itself written to the log.
+//
 // openapi.json, served at GET /api/openapi.json, documents every route,
 // body and answer; the tests check every request and answer they make
 // against it.
@@ -46,16 +55,17 @@ import (
 	_ "embed"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"runtime/debug"
 	"strconv"
 	"strings"
 
 	"github.com/canopy-org/canopy"
+	"github.com/canopy-org/canopy/internal/audit"
 	"github.com/canopy-org/canopy/internal/i18n"
 	"github.com/canopy-org/canopy/internal/intake"
 	"github.com/canopy-org/canopy/internal/limit"
+	"github.com/canopy-org/canopy/internal/staff"
 )
 
 // Config is what the API needs from the node.
@@ -69,6 +79,12 @@ type Config struct {
 	// thousands of requests a second from one address, passes a limiter
 	// generous enough never to refuse it, e.g. limit.New(1e9, 1e9).
 	RateLimit *limit.Limiter
+
+	// Audit is the log the /api/v1/audit routes serve, and Staff
+	// authenticates the auditors who read its entries. Without them
+	// those routes answer 503.
+	Audit *audit.Log
+	Staff *staff.Service
 }
 
 // DefaultRateLimit returns the limiter New uses when Config.RateLimit is
@@ -86,6 +102,8 @@ type handler struct {
 	intake  *intake.Service
 	log     *slog.Logger
 	limiter *limit.Limiter
+	audit   *audit.Log
+	staff   *staff.Service
 	mux     *http.ServeMux
 
 	taxonomy map[string][]byte // the taxonomy answer, encoded once per language
@@ -104,6 +122,10 @@ func (h *handler) routes() []route {
 		{"POST", "/api/v1/followup", h.followup},
 		{"POST", "/api/v1/followup/messages", h.addMessage},
 		{"GET", "/api/v1/taxonomy", h.serveTaxonomy},
+		{"GET", "/api/v1/audit/key", h.serveAuditKey},
+		{"GET", "/api/v1/audit/checkpoint", h.serveCheckpoint},
+		{"GET", "/api/v1/audit/consistency", h.serveConsistency},
+		{"GET", "/api/v1/audit/entries/{index}", h.serveAuditEntry},
 		{"GET", "/api/openapi.json", h.serveOpenAPI},
 	}
 }
@@ -111,7 +133,8 @@ func (h *handler) routes() []route {
 // New returns the API's handler. It serves paths under /api/ and answers
 // everything else with a 404 problem.
 func New(cfg Config) http.Handler {
-	h := &handler{intake: cfg.Intake, log: cfg.Logger, limiter: cfg.RateLimit, mux: http.NewServeMux()}
+	h := &handler{intake: cfg.Intake, log: cfg.Logger, limiter: cfg.RateLimit, audit: cfg.Audit, staff: cfg.Staff,
+		mux: http.NewServeMux()}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -170,7 +193,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // allow applies the rate limit to a request, answering 429 when the source
 // must wait. It reports whether the request may go on.
 func (h *handler) allow(w http.ResponseWriter, r *http.Request) bool {
-	ok, wait := h.limiter.Allow(sourceOf(r))
+	ok, wait := h.limiter.Allow(limit.Source(r.RemoteAddr))
 	if ok {
 		return true
 	}
@@ -180,23 +203,6 @@ func (h *handler) allow(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-// sourceOf names who is calling for the rate limiter only: the IPv4
-// address, or the IPv6 /64, since one household or phone holds a whole
-// /64. The limiter hashes it under a key that never leaves memory.
-func sourceOf(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip := net.ParseIP(host)
-	if ip == nil {
-		return host
-	}
-	if v4 := ip.To4(); v4 != nil {
-		return v4.String()
-	}
-	return ip.Mask(net.CIDRMask(64, 128)).String()
-}
 
 // lang returns the language of the texts in the answer: ?lang= when the
 // node speaks it, else the best match for Accept-Language, else English.

@@ -69,9 +69,12 @@ type call struct {
 	header                      map[string]string
 	remote                      string
 	unsized                     bool // send the body without Content-Length
-	// conforms says whether the body must (+1) or must not (-1) be valid
-	// against the operation's requestBody schema; 0 leaves it unchecked,
-	// for values the schema cannot judge (an unassigned country code).
+	// conforms says whether the request must (+1) or must not (-1) be
+	// valid against openapi.json: its body against the operation's
+	// requestBody schema or, for an operation without a body, its query
+	// and path parameters against the operation's parameters. 0 leaves it
+	// unchecked, for values the schema cannot judge (an unassigned country
+	// code).
 	conforms int
 }
 
@@ -97,12 +100,18 @@ func (e *env) do(c call) *httptest.ResponseRecorder {
 		r.ContentLength = -1
 	}
 	if c.conforms != 0 {
-		errs := mustDoc(e.t).checkRequest(c.method, r.URL.Path, "application/json", []byte(c.body))
+		d := mustDoc(e.t)
+		var errs []string
+		if d.takesBody(c.method, r.URL.Path) {
+			errs = d.checkRequest(c.method, r.URL.Path, "application/json", []byte(c.body))
+		} else {
+			errs = d.checkParams(c.method, r.URL)
+		}
 		if c.conforms > 0 && len(errs) > 0 {
 			e.t.Errorf("request meant to be valid does not conform to openapi.json: %q", errs)
 		}
 		if c.conforms < 0 && len(errs) == 0 {
-			e.t.Errorf("request meant to be invalid conforms to openapi.json: %.200s", c.body)
+			e.t.Errorf("request meant to be invalid conforms to openapi.json: %s %.200s", c.target, c.body)
 		}
 	}
 	rec := httptest.NewRecorder()

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"reflect"
 	"regexp"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/canopy-org/canopy"
 	"github.com/canopy-org/canopy/internal/intake"
@@ -83,14 +85,127 @@ func (d *apiDoc) operations() []string {
 // operation returns the documented operation serving method and path; HEAD
 // is served by GET.
 func (d *apiDoc) operation(method, path string) map[string]any {
+	op, _ := d.operationParams(method, path)
+	return op
+}
+
+// operationParams is operation, with the values of the path's template
+// parameters ("/api/v1/audit/entries/{index}").
+func (d *apiDoc) operationParams(method, path string) (map[string]any, map[string]string) {
 	if method == http.MethodHead {
 		method = http.MethodGet
 	}
-	item := d.get("paths")[path]
-	if item == nil {
-		return nil
+	template, params := d.matchPath(path)
+	if template == "" {
+		return nil, nil
 	}
-	return d.deref(item.(map[string]any)[strings.ToLower(method)])
+	op := d.deref(d.get("paths")[template].(map[string]any)[strings.ToLower(method)])
+	if op == nil {
+		return nil, nil
+	}
+	return op, params
+}
+
+// matchPath returns the documented path that path is an instance of, and
+// the values of its parameters. A literal path wins over a template; a
+// parameter stands for one whole, non-empty segment, as in http.ServeMux.
+func (d *apiDoc) matchPath(path string) (string, map[string]string) {
+	paths := d.get("paths")
+	if paths[path] != nil {
+		return path, nil
+	}
+	segs := strings.Split(path, "/")
+	for _, template := range slices.Sorted(maps.Keys(paths)) {
+		tsegs := strings.Split(template, "/")
+		if len(tsegs) != len(segs) || !strings.Contains(template, "{") {
+			continue
+		}
+		params := map[string]string{}
+		for i, ts := range tsegs {
+			if name, ok := strings.CutPrefix(ts, "{"); ok && strings.HasSuffix(name, "}") && segs[i] != "" {
+				params[strings.TrimSuffix(name, "}")] = segs[i]
+			} else if ts != segs[i] {
+				params = nil
+				break
+			}
+		}
+		if params != nil {
+			return template, params
+		}
+	}
+	return "", nil
+}
+
+// checkParams reports how a request's query and path parameters fail the
+// operation's documented parameters: a required one missing, one that is
+// not documented, one given twice, or a value its schema refuses (an
+// integer parameter must be written as one). None means they conform.
+func (d *apiDoc) checkParams(method string, u *url.URL) []string {
+	op, pathParams := d.operationParams(method, u.Path)
+	if op == nil {
+		return []string{"no operation " + method + " " + u.Path}
+	}
+	var errs []string
+	query := u.Query()
+	seen := map[string]bool{}
+	ps, _ := op["parameters"].([]any)
+	for _, pv := range ps {
+		p := d.deref(pv)
+		name, in := p["name"].(string), p["in"].(string)
+		var values []string
+		switch in {
+		case "query":
+			values = query[name]
+		case "path":
+			if v, ok := pathParams[name]; ok {
+				values = []string{v}
+			}
+		default:
+			continue // headers are the client's own business
+		}
+		seen[in+" "+name] = true
+		if len(values) == 0 {
+			if p["required"] == true {
+				errs = append(errs, fmt.Sprintf("%s parameter %s is required", in, name))
+			}
+			continue
+		}
+		if len(values) > 1 {
+			errs = append(errs, fmt.Sprintf("%s parameter %s is given %d times", in, name, len(values)))
+		}
+		schema := d.deref(p["schema"])
+		var inst any = values[0]
+		if schema["type"] == "integer" {
+			n, err := strconv.ParseInt(values[0], 10, 64)
+			if err != nil || strconv.FormatInt(n, 10) != values[0] {
+				errs = append(errs, fmt.Sprintf("%s parameter %s = %q is not an integer", in, name, values[0]))
+				continue
+			}
+			inst = float64(n)
+		}
+		for _, e := range d.schemas.validate(schema, inst) {
+			errs = append(errs, fmt.Sprintf("%s parameter %s: %s", in, name, e))
+		}
+	}
+	for name := range query {
+		if !seen["query "+name] {
+			errs = append(errs, "query parameter "+name+" is not documented")
+		}
+	}
+	for name := range pathParams {
+		if !seen["path "+name] {
+			errs = append(errs, "path parameter "+name+" is not documented")
+		}
+	}
+	sort.Strings(errs)
+	return errs
+}
+
+// takesBody reports whether the operation serving method and path has a
+// request body.
+func (d *apiDoc) takesBody(method, path string) bool {
+	op := d.operation(method, path)
+	return op != nil && op["requestBody"] != nil
 }
 
 func (d *apiDoc) validate(schema any, body []byte) []string {
@@ -203,6 +318,16 @@ func (d *apiDoc) checkResponse(method, path string, status int, h http.Header, b
 	if method == http.MethodHead {
 		return errs
 	}
+	if mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+		// A text body is held to its schema as a JSON string would be.
+		if !utf8.Valid(body) {
+			fail("status %d body is not UTF-8", status)
+		}
+		for _, e := range d.schemas.validate(media["schema"], string(body)) {
+			fail("status %d body: %s", status, e)
+		}
+		return errs
+	}
 	for _, e := range d.validate(media["schema"], body) {
 		fail("status %d body: %s", status, e)
 	}
@@ -218,6 +343,13 @@ func conform(t testing.TB, h http.Handler) http.Handler {
 		h.ServeHTTP(rec, r)
 		for _, e := range d.checkResponse(r.Method, r.URL.Path, rec.Code, rec.Header(), rec.Body.Bytes()) {
 			t.Errorf("%s %s: answer does not conform to openapi.json: %s", r.Method, r.URL.Path, e)
+		}
+		// An operation that documents a security requirement never
+		// succeeds without the credentials it names.
+		if op := d.operation(r.Method, r.URL.Path); op != nil && op["security"] != nil && rec.Code < 300 {
+			if _, ok := bearer(r.Header); !ok {
+				t.Errorf("%s %s: answered %d without a bearer token", r.Method, r.URL.Path, rec.Code)
+			}
 		}
 		maps.Copy(w.Header(), rec.Header())
 		w.WriteHeader(rec.Code)
@@ -318,6 +450,49 @@ func TestOpenAPIDocument(t *testing.T) {
 				checkExamples(t, d, op+" request "+mt, d.deref(m))
 			}
 		}
+
+		// Path parameters are exactly the path's template names, and
+		// required; every parameter says where it goes and what it takes.
+		inPath := map[string]bool{}
+		for _, m := range regexp.MustCompile(`\{([^}]+)\}`).FindAllStringSubmatch(path, -1) {
+			inPath[m[1]] = true
+		}
+		ps, _ := o["parameters"].([]any)
+		for _, pv := range ps {
+			p := d.deref(pv)
+			name, _ := p["name"].(string)
+			in, _ := p["in"].(string)
+			if name == "" || !slices.Contains([]string{"query", "path", "header"}, in) || p["schema"] == nil {
+				t.Errorf("%s: parameter %v lacks a name, a place or a schema", op, p)
+			}
+			if in == "path" {
+				if !inPath[name] || p["required"] != true {
+					t.Errorf("%s: path parameter %s is not a required part of the path", op, name)
+				}
+				delete(inPath, name)
+			}
+		}
+		for name := range inPath {
+			t.Errorf("%s: path parameter %s is not documented", op, name)
+		}
+
+		// A secured operation names a defined scheme and documents the
+		// answers to a caller without credentials (401, saying how to
+		// authenticate) and without the right (403).
+		if sec, ok := o["security"].([]any); ok && len(sec) > 0 {
+			for _, req := range sec {
+				for scheme := range req.(map[string]any) {
+					if d.get("components", "securitySchemes")[scheme] == nil {
+						t.Errorf("%s: security scheme %s is not defined", op, scheme)
+					}
+				}
+			}
+			if responses["401"] == nil || responses["403"] == nil {
+				t.Errorf("%s is secured but does not document 401 and 403", op)
+			} else if h := d.deref(d.deref(d.deref(responses["401"])["headers"])["WWW-Authenticate"]); h["required"] != true {
+				t.Errorf("%s: 401 does not require WWW-Authenticate", op)
+			}
+		}
 	}
 }
 
@@ -408,6 +583,20 @@ func TestOpenAPIMatchesCode(t *testing.T) {
 		sameSet(name+" members", slices.Collect(maps.Keys(schema(name, "properties"))), slices.Collect(maps.Keys(s.fields)))
 	}
 
+	// The answer schemas name exactly the members the code writes.
+	for name, v := range map[string]any{"AuditKey": auditKeyAnswer{}, "AuditConsistency": consistencyAnswer{},
+		"AuditEntry": auditEntryAnswer{}, "AuditEntryFields": auditEntryFields{}} {
+		sameSet(name+" members", slices.Collect(maps.Keys(schema(name, "properties"))), jsonNames(reflect.TypeOf(v)))
+		sameSet(name+" required members", strs(schema(name)["required"]), jsonNames(reflect.TypeOf(v)))
+	}
+	// Entries are read with a staff session token as a bearer token.
+	if s := d.get("components", "securitySchemes", "staffSession"); s["type"] != "http" || s["scheme"] != "bearer" {
+		t.Errorf("staffSession scheme %v, want http bearer", s)
+	}
+	if op := d.operation("GET", "/api/v1/audit/entries/{index}"); !reflect.DeepEqual(op["security"], []any{map[string]any{"staffSession": []any{}}}) {
+		t.Errorf("audit entries: security %v", op["security"])
+	}
+
 	// The status table, the problem codes and the problem responses agree.
 	sameSet("problem codes", strs(schema("Problem", "properties", "code")["enum"]), slices.Collect(maps.Keys(statusOf)))
 	sameSet("field problem codes", strs(schema("FieldProblem", "properties", "code")["enum"]), append(slices.Clone(intake.FieldKeys), jsonKeys...))
@@ -428,6 +617,17 @@ func TestOpenAPIMatchesCode(t *testing.T) {
 			t.Errorf("response %s: type %v, want %s", name, typ, problemBase+code)
 		}
 	}
+}
+
+// jsonNames lists the JSON member names of a struct's fields.
+func jsonNames(t reflect.Type) []string {
+	var out []string
+	for f := range t.Fields() {
+		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); f.IsExported() && name != "-" {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // TestRoutesDocumented checks that the API serves exactly the documented
@@ -462,7 +662,8 @@ func TestRoutesDocumented(t *testing.T) {
 	if notFound.Code != 404 || problemCode(t, notFound) != canopy.ENOTFOUND {
 		t.Fatalf("unknown path: %d %s", notFound.Code, notFound.Body)
 	}
-	for _, p := range []string{"/", "/api/", "/api/v1/reports/", "/api/v2/reports", "/healthz", "/api/v1/REPORTS"} {
+	for _, p := range []string{"/", "/api/", "/api/v1/reports/", "/api/v2/reports", "/healthz", "/api/v1/REPORTS",
+		"/api/v1/audit", "/api/v1/audit/", "/api/v1/audit/entries", "/api/v1/audit/entries/", "/api/v1/audit/entries/1/proof"} {
 		if rec := send("GET", p); rec.Code != 404 || rec.Body.String() != notFound.Body.String() {
 			t.Errorf("GET %s: %d %s, want the 404 problem", p, rec.Code, rec.Body)
 		}
