@@ -32,6 +32,8 @@ const (
 	ActionAccountCreate    Action = "account.create"    // a staff account was created
 	ActionAccountUpdate    Action = "account.update"    // a staff account's role or state changed
 	ActionAuditVerify      Action = "audit.verify"      // the audit log was verified
+	ActionBankCreate       Action = "bank.create"       // a hash bank was created
+	ActionBankChange       Action = "bank.change"       // hashes were added to or removed from a bank
 )
 
 // actions are the codes Append accepts.
@@ -39,7 +41,7 @@ var actions = map[Action]bool{
 	ActionLogin: true, ActionLoginFailed: true, ActionLogout: true, ActionPermissionDenied: true,
 	ActionReportCreate: true, ActionReportView: true, ActionReportMessage: true, ActionReportAssess: true,
 	ActionReportRefer: true, ActionReportDestroy: true, ActionAccountCreate: true, ActionAccountUpdate: true,
-	ActionAuditVerify: true,
+	ActionAuditVerify: true, ActionBankCreate: true, ActionBankChange: true,
 }
 
 // Outcome says how the action ended. Stored: append-only.
@@ -81,6 +83,7 @@ const (
 	KindAccount Kind = "account"
 	KindPeer    Kind = "peer"
 	KindAudit   Kind = "audit"
+	KindBank    Kind = "bank"
 )
 
 // Entry is one line of the audit log: who did what to which record, when,
