@@ -143,7 +143,6 @@ func parseCSV(r io.Reader) (*Parsed, error) {
 		if errors.Is(err, io.EOF) {
 			return p, nil
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
@@ -152,6 +151,7 @@ func parseCSV(r io.Reader) (*Parsed, error) {
 			}
 			return nil, fmt.Errorf("bank: read csv: %w", err)
 		}
+		line, _ := cr.FieldPos(0)
 		e := canopy.BankEntry{Algorithm: get(rec, "algorithm"), Value: get(rec, "value"), Quality: -1,
 			Category: get(rec, "category"), Labels: strings.Fields(get(rec, "labels"))}
 		if q := strings.TrimSpace(get(rec, "quality")); q != "" {
