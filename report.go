@@ -61,8 +61,9 @@ type ContentHash struct {
 	Value     string `json:"value"`     // lowercase hex
 }
 
-// Hash algorithms and the hex length of their values.
-var HashAlgorithms = map[string]int{"md5": 32, "sha1": 40, "sha256": 64, "pdq": 64}
+// Hash algorithms and the hex length of their values; 0 marks a licensed
+// scheme (PhotoDNA) whose values are kept and exchanged as opaque text.
+var HashAlgorithms = map[string]int{"md5": 32, "sha1": 40, "sha256": 64, "pdq": 64, "photodna": 0}
 
 // HasFlag reports whether the report carries flag.
 func (r *Report) HasFlag(flag string) bool { return contains(r.Flags, flag) }

@@ -34,6 +34,9 @@ const (
 	ActionAuditVerify      Action = "audit.verify"      // the audit log was verified
 	ActionBankCreate       Action = "bank.create"       // a hash bank was created
 	ActionBankChange       Action = "bank.change"       // hashes were added to or removed from a bank
+	ActionPlatformCreate   Action = "platform.create"   // an online service was registered
+	ActionAPIKeyCreate     Action = "apikey.create"     // an API key was issued
+	ActionAPIKeyRevoke     Action = "apikey.revoke"     // an API key was revoked
 )
 
 // actions are the codes Append accepts.
@@ -42,6 +45,7 @@ var actions = map[Action]bool{
 	ActionReportCreate: true, ActionReportView: true, ActionReportMessage: true, ActionReportAssess: true,
 	ActionReportRefer: true, ActionReportDestroy: true, ActionAccountCreate: true, ActionAccountUpdate: true,
 	ActionAuditVerify: true, ActionBankCreate: true, ActionBankChange: true,
+	ActionPlatformCreate: true, ActionAPIKeyCreate: true, ActionAPIKeyRevoke: true,
 }
 
 // Outcome says how the action ended. Stored: append-only.
@@ -79,11 +83,12 @@ type Kind string
 
 // Kinds of record. Stored: append-only.
 const (
-	KindReport  Kind = "report"
-	KindAccount Kind = "account"
-	KindPeer    Kind = "peer"
-	KindAudit   Kind = "audit"
-	KindBank    Kind = "bank"
+	KindReport   Kind = "report"
+	KindAccount  Kind = "account"
+	KindPeer     Kind = "peer"
+	KindAudit    Kind = "audit"
+	KindBank     Kind = "bank"
+	KindPlatform Kind = "platform"
 )
 
 // Entry is one line of the audit log: who did what to which record, when,

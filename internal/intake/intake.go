@@ -59,12 +59,15 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (Receipt, error) {
 	if err := Validate(&sub); err != nil {
 		return Receipt{}, err
 	}
+	if sub.ID == "" {
+		sub.ID = canopy.NewID()
+	}
 	flags := sub.Flags
 	if flags == nil {
 		flags = []string{}
 	}
 	r := canopy.Report{
-		ID:           canopy.NewID(),
+		ID:           sub.ID,
 		Received:     s.Now().UTC(),
 		Channel:      sub.Channel,
 		Reporter:     sub.Reporter,

@@ -63,6 +63,10 @@ var FieldKeys = []string{KeyInvalid, KeyRequired, KeyEmpty, KeyTooLong, KeyTooMa
 // Submission is a report as a person or a partner app sends it, before the
 // node accepts it.
 type Submission struct {
+	// ID, when set, is the report's id instead of a new random one. A
+	// platform's bulk submission derives it from its idempotency key, so a
+	// retried submission finds the report it already stored.
+	ID           string
 	Channel      string
 	Reporter     string
 	Category     string
@@ -129,9 +133,15 @@ func isControl(r rune) bool {
 // problem, so a form can show every problem at once.
 func Validate(s *Submission) error {
 	v := &validator{}
-	if s.Reporter == "" {
+	switch {
+	case s.Reporter == "":
 		v.add("reporter", KeyRequired)
-	} else if !canopy.IsPublicReporter(s.Reporter) {
+	case s.Channel == canopy.ChannelPlatform:
+		// An online service reports as itself, whatever person it relays.
+		if s.Reporter != canopy.ReporterPlatform {
+			v.add("reporter", KeyUnknownCode)
+		}
+	case !canopy.IsPublicReporter(s.Reporter):
 		v.add("reporter", KeyUnknownCode)
 	}
 	if s.Category == "" {
@@ -220,12 +230,20 @@ func Validate(s *Submission) error {
 			h := &s.Hashes[i]
 			field := "hashes[" + strconv.Itoa(i) + "]"
 			h.Algorithm = strings.ToLower(strings.TrimSpace(h.Algorithm))
-			h.Value = strings.ToLower(strings.TrimSpace(h.Value))
+			h.Value = strings.TrimSpace(h.Value)
 			n, ok := canopy.HashAlgorithms[h.Algorithm]
-			if !ok {
+			switch {
+			case !ok:
 				v.add(field+".algorithm", KeyHashAlgorithm)
-			} else if len(h.Value) != n || !isHex(h.Value) {
-				v.add(field+".value", KeyHashValue, n)
+			case n == 0: // opaque: printable ASCII, bounded
+				if h.Value == "" || len(h.Value) > 4096 || strings.IndexFunc(h.Value, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
+					v.add(field+".value", KeyHashValue, 4096)
+				}
+			default:
+				h.Value = strings.ToLower(h.Value)
+				if len(h.Value) != n || !isHex(h.Value) {
+					v.add(field+".value", KeyHashValue, n)
+				}
 			}
 		}
 	}

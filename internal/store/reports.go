@@ -49,6 +49,9 @@ func (db *DB) CreateReport(ctx context.Context, r *SealedReport) error {
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 			rep.ID, micros(rep.Received), rep.Channel, rep.Reporter, rep.Category,
 			strings.Join(rep.Flags, " "), rep.ChildCountry, rep.Language, r.ReceiptHash, r.Content); err != nil {
+			if isUniqueViolation(err) && (strings.Contains(err.Error(), "reports.id") || strings.Contains(err.Error(), "reports_pkey")) {
+				return &canopy.Error{Code: canopy.ECONFLICT, Key: "error.report.exists", Err: err}
+			}
 			return fmt.Errorf("store: insert report %s: %w", rep.ID, err)
 		}
 		if _, err := db.exec(tx, `INSERT INTO report_keys (report_id, wrapped) VALUES ($1, $2)`, rep.ID, r.WrappedKey); err != nil {
@@ -191,6 +194,9 @@ func (db *DB) CountReports(ctx context.Context) (int, error) {
 }
 
 func isForeignKeyViolation(err error) bool {
+	if err == nil {
+		return false
+	}
 	s := err.Error()
 	return strings.Contains(s, "FOREIGN KEY constraint failed") || strings.Contains(s, "SQLSTATE 23503")
 }

@@ -157,3 +157,19 @@ func TestClosedStoreRefusesWrites(t *testing.T) {
 		t.Fatalf("write after close: %v", err)
 	}
 }
+
+// TestReportIDConflict checks that storing a report under an id already
+// taken is a conflict, which idempotent submissions rely on.
+func TestReportIDConflict(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if err := db.CreateReport(ctx, newReport(1)); err != nil {
+			t.Fatal(err)
+		}
+		again := newReport(1)
+		again.ReceiptHash = []byte("another receipt")
+		if err := db.CreateReport(ctx, again); canopy.ErrorCode(err) != canopy.ECONFLICT {
+			t.Fatalf("same id twice: %v", err)
+		}
+	})
+}
