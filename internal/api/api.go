@@ -203,7 +203,6 @@ func (h *handler) allow(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-
 // lang returns the language of the texts in the answer: ?lang= when the
 // node speaks it, else the best match for Accept-Language, else English.
 // The error is a 400 problem when ?lang= names a language the node does

@@ -92,8 +92,8 @@ func TestBulkSubmitIsIdempotent(t *testing.T) {
 		incidents := []Incident{
 			{IncidentType: "Online Enticement of Children for Sexual Acts", IncidentTime: &when, Flags: []string{"urgent"},
 				ReportedAccount: &Account{ScreenName: "predator_01", ProfileURL: "https://chat.example/u/predator_01"},
-				Files: []File{{Name: "img1.jpg", MD5: "0123456789ABCDEF0123456789ABCDEF", IndustryClass: "B2", PhotoDNA: "opaque+value/=="}},
-				ChildCountry: "BE"},
+				Files:           []File{{Name: "img1.jpg", MD5: "0123456789ABCDEF0123456789ABCDEF", IndustryClass: "B2", PhotoDNA: "opaque+value/=="}},
+				ChildCountry:    "BE"},
 			{IncidentType: "Unknown Type"},
 			{IncidentType: "csam", URLs: []string{"javascript:alert(1)"}},
 			{IncidentType: "Child Sex Tourism", Description: "Offers to meet children abroad."},
