@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -25,6 +26,7 @@ import (
 	"github.com/canopy-org/canopy/internal/store"
 	"github.com/canopy-org/canopy/internal/triage"
 	"github.com/canopy-org/canopy/internal/web"
+	"github.com/canopy-org/canopy/internal/web/workspace"
 )
 
 // Main is a running node: its configuration, its open database and keys,
@@ -45,6 +47,11 @@ type Main struct {
 	SubmitRate int
 	// UrgentSLA and SLA are the first-look deadlines of the triage queue.
 	UrgentSLA, SLA time.Duration
+	// PublicURL is the address people reach the node at, such as
+	// https://hotline.example; passkeys are bound to its host, and an https
+	// address makes cookies Secure. Empty means http://localhost and the
+	// port the node listens on.
+	PublicURL string
 
 	DB       *store.DB
 	Keys     *seal.Keyring
@@ -56,10 +63,11 @@ type Main struct {
 
 	stopCheckpoints context.CancelFunc
 
-	ln    net.Listener
-	srv   *http.Server
-	ready atomic.Bool
-	done  chan error
+	ln     net.Listener
+	public string // PublicURL, or the default derived from the port
+	srv    *http.Server
+	ready  atomic.Bool
+	done   chan error
 }
 
 // NewMain returns a node with the defaults of `canopy serve`.
@@ -83,6 +91,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.Addr, "addr", m.Addr, "address to listen on")
 	fs.StringVar(&m.DataDir, "data", m.DataDir, "data directory: master key, and the SQLite database unless CANOPY_DATABASE_URL is set")
 	fs.StringVar(&m.Name, "name", m.Name, "the node's name in its signatures; keep it once chosen")
+	fs.StringVar(&m.PublicURL, "public-url", m.PublicURL, "the address people reach the node at (default http://localhost:PORT)")
 	fs.DurationVar(&m.UrgentSLA, "sla-urgent", m.UrgentSLA, "first-look deadline for reports flagged urgent")
 	fs.DurationVar(&m.SLA, "sla", m.SLA, "first-look deadline for other reports")
 	fs.IntVar(&m.SubmitRate, "submit-rate", m.SubmitRate, "submissions a minute allowed per source, held in memory only (0: no limit)")
@@ -160,20 +169,33 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.open(ctx); err != nil {
 		return err
 	}
-	portal, err := web.New(web.Config{Intake: m.Intake, Logger: m.Logger, RateLimit: m.limiter()})
-	if err != nil {
-		return err
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/api/", api.New(api.Config{Intake: m.Intake, Audit: m.Audit, Staff: m.Staff, Logger: m.Logger, RateLimit: m.limiter()}))
-	mux.HandleFunc("GET /healthz", m.healthz)
-	mux.Handle("/", portal)
-
 	ln, err := net.Listen("tcp", m.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	m.ln = ln
+	public, err := m.publicURL()
+	if err != nil {
+		return err
+	}
+	m.public = public.String()
+	secure := public.Scheme == "https"
+	portal, err := web.New(web.Config{Intake: m.Intake, Logger: m.Logger, RateLimit: m.limiter(), Secure: secure})
+	if err != nil {
+		return err
+	}
+	ws, err := workspace.New(workspace.Config{Staff: m.Staff, Triage: m.Triage, Audit: m.Audit, Logger: m.Logger, Now: m.Now,
+		Secure: secure, NodeName: m.Name,
+		RP: staff.RelyingParty{ID: public.Hostname(), Name: "Canopy " + m.Name, Origins: []string{public.Scheme + "://" + public.Host}}})
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/staff/", ws)
+	mux.Handle("/api/", api.New(api.Config{Intake: m.Intake, Audit: m.Audit, Staff: m.Staff, Logger: m.Logger, RateLimit: m.limiter()}))
+	mux.HandleFunc("GET /healthz", m.healthz)
+	mux.Handle("/", portal)
+
 	m.srv = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -207,7 +229,7 @@ func (m *Main) announceSetup(ctx context.Context) error {
 		return err
 	}
 	m.Logger.Info("no staff yet: open this link within 24 hours to set up the first administrator",
-		"link", m.URL()+"/staff/setup?token="+token)
+		"link", m.public+"/staff/setup?token="+token)
 	return nil
 }
 
@@ -217,6 +239,19 @@ func (m *Main) limiter() *limit.Limiter {
 		return limit.New(1<<30, 1<<30)
 	}
 	return limit.New(m.SubmitRate, max(1, m.SubmitRate/4))
+}
+
+// publicURL is where people reach the node.
+func (m *Main) publicURL() (*url.URL, error) {
+	if m.PublicURL == "" {
+		_, port, _ := net.SplitHostPort(m.ln.Addr().String())
+		return &url.URL{Scheme: "http", Host: "localhost:" + port}, nil
+	}
+	u, err := url.Parse(m.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("--public-url %q must be an http or https address", m.PublicURL)
+	}
+	return u, nil
 }
 
 // URL is the node's base URL once it listens.
@@ -258,7 +293,10 @@ func (m *Main) Close() error {
 			errs = append(errs, err)
 		}
 		m.srv = nil
+	} else if m.ln != nil {
+		m.ln.Close() // listening, but Run failed before serving
 	}
+	m.ln = nil
 	if m.stopCheckpoints != nil {
 		m.stopCheckpoints()
 	}

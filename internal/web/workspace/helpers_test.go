@@ -1,0 +1,480 @@
+package workspace
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/canopy-org/canopy"
+	"github.com/canopy-org/canopy/internal/audit"
+	"github.com/canopy-org/canopy/internal/intake"
+	"github.com/canopy-org/canopy/internal/seal"
+	"github.com/canopy-org/canopy/internal/staff"
+	"github.com/canopy-org/canopy/internal/store"
+	"github.com/canopy-org/canopy/internal/store/storetest"
+	"github.com/canopy-org/canopy/internal/triage"
+)
+
+// fakeClock is the clock every service and the handler share. Requests
+// run on the server's goroutines, so it is locked.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// totp computes an RFC 6238 code (HMAC-SHA-1, 30-second steps, six
+// digits), independently of internal/staff.
+func totp(secret []byte, t time.Time) string {
+	var msg [8]byte
+	binary.BigEndian.PutUint64(msg[:], uint64(t.Unix()/30))
+	m := hmac.New(sha1.New, secret)
+	m.Write(msg[:])
+	sum := m.Sum(nil)
+	off := sum[len(sum)-1] & 0x0f
+	bin := binary.BigEndian.Uint32(sum[off:off+4]) & 0x7fffffff
+	return fmt.Sprintf("%06d", bin%1_000_000)
+}
+
+var testRP = staff.RelyingParty{ID: "hotline.example", Name: "Hotline", Origins: []string{"https://hotline.example"}}
+
+const password = "correct horse battery staple"
+
+// env is a workspace on a real database, reached over real HTTP, with one
+// fully enrolled account per role.
+type env struct {
+	t      *testing.T
+	clock  *fakeClock
+	db     *store.DB
+	staff  *staff.Service
+	triage *triage.Service
+	intake *intake.Service
+	audit  *audit.Log
+	srv    *server
+	http   *httptest.Server
+	logs   *syncBuffer
+
+	members map[canopy.Role]*account
+	n       int // a counter for unique e-mail addresses
+}
+
+// account is a test member of staff.
+type account struct {
+	*canopy.Account
+	secret []byte
+	codes  []string
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// newBareEnv starts a workspace on db with no staff at all.
+func newBareEnv(t *testing.T, db *store.DB) *env {
+	t.Helper()
+	keys, err := seal.New(bytes.Repeat([]byte{3}, seal.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := seal.LoadOrCreateIdentity(filepath.Join(t.TempDir(), "node.key"), "test-node")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := audit.Open(context.Background(), db, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { log.Close() })
+	c := &fakeClock{t: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
+	log.Now = c.now
+	e := &env{t: t, clock: c, db: db, audit: log, logs: &syncBuffer{}, members: map[canopy.Role]*account{}}
+	e.staff = &staff.Service{DB: db, Keys: keys, Audit: log, Now: c.now, Issuer: "Canopy test",
+		IdleTimeout: 24 * time.Hour, AbsoluteTimeout: 72 * time.Hour}
+	e.triage = &triage.Service{DB: db, Keys: keys, Audit: log, Now: c.now}
+	e.intake = &intake.Service{DB: db, Keys: keys, Audit: log, Now: c.now}
+	s, err := newServer(Config{Staff: e.staff, Triage: e.triage, Audit: log, Logger: slog.New(slog.NewTextHandler(e.logs, nil)),
+		Now: c.now, RP: testRP, NodeName: "test-node"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = s
+	e.http = httptest.NewServer(s)
+	t.Cleanup(e.http.Close)
+	return e
+}
+
+// newEnv starts a workspace on a fresh SQLite database with one enrolled
+// account per role.
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	e := newBareEnv(t, storetest.Open(t, store.SQLite))
+	e.enrolAll()
+	return e
+}
+
+// enrolAll sets up the administrator and invites one member of every
+// other role, each with TOTP, through internal/staff directly.
+func (e *env) enrolAll() {
+	e.t.Helper()
+	ctx := context.Background()
+	tok, err := e.staff.NewSetupToken(ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	sess, err := e.staff.Setup(ctx, tok, staff.AccountInput{Email: "administrator@example.org", Name: "Ada Administrator"}, password)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	admin := e.enrolTOTP(sess)
+	e.members[canopy.RoleAdministrator] = admin
+	for _, role := range canopy.Roles[1:] {
+		a, tok, err := e.staff.Invite(ctx, audit.Staff(admin.ID), staff.AccountInput{Email: string(role) + "@example.org",
+			Name: "Test " + string(role), Role: role})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		sess, err := e.staff.AcceptInvite(ctx, tok, password)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		m := e.enrolTOTP(sess)
+		if m.ID != a.ID {
+			e.t.Fatalf("enrolled %s, invited %s", m.ID, a.ID)
+		}
+		e.members[role] = m
+	}
+	// The enrolment codes are spent; sign-ins need the next step.
+	e.clock.add(30 * time.Second)
+}
+
+// enrolTOTP finishes the enrolment of a session at the password stage.
+func (e *env) enrolTOTP(sess string) *account {
+	e.t.Helper()
+	ctx := context.Background()
+	secret, ticket, err := e.staff.BeginTOTP(ctx, sess)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	codes, err := e.staff.ConfirmTOTP(ctx, sess, ticket, totp(secret, e.clock.now()))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	a, _, err := e.staff.Authenticate(ctx, sess)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return &account{Account: a, secret: secret, codes: codes}
+}
+
+// submit files a report as the portal would, and moves the clock on.
+func (e *env) submit(category, country string, flags ...string) string {
+	e.t.Helper()
+	rc, err := e.intake.Submit(context.Background(), intake.Submission{Channel: canopy.ChannelPortal, Reporter: "caregiver",
+		Category: category, ChildCountry: country, Flags: flags, Description: secretDescription,
+		URLs: []string{"https://abuse.example/gallery/42"}, Accounts: []string{"predator_99"}, Platform: "ChatApp"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.clock.add(time.Minute)
+	return rc.ReportID
+}
+
+// secretDescription marks a report's sealed content: it must appear only
+// in the answer to an opening.
+const secretDescription = "zebra-lantern: the sealed words of the reporter"
+
+// browser is one browser session: cookies, no redirects followed, and the
+// last form token seen.
+type browser struct {
+	e     *env
+	c     *http.Client
+	jar   http.CookieJar
+	token string
+}
+
+func (e *env) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{e: e, jar: jar, c: &http.Client{
+		Jar:           jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+var tokenRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func (b *browser) do(req *http.Request) (*http.Response, string) {
+	b.e.t.Helper()
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	if m := tokenRE.FindStringSubmatch(string(body)); m != nil {
+		b.token = m[1]
+	}
+	return resp, string(body)
+}
+
+func (b *browser) get(path string) (*http.Response, string) {
+	b.e.t.Helper()
+	req, err := http.NewRequest("GET", b.e.http.URL+path, nil)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	return b.do(req)
+}
+
+// post sends a form with the browser's form token unless the form has a
+// "csrf" entry already.
+func (b *browser) post(path string, form url.Values, header ...string) (*http.Response, string) {
+	b.e.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	if _, ok := form["csrf"]; !ok {
+		form.Set("csrf", b.formToken())
+	}
+	req, err := http.NewRequest("POST", b.e.http.URL+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return b.do(req)
+}
+
+// postJSON calls a passkey endpoint as staff.js does.
+func (b *browser) postJSON(path string, body any) (*http.Response, string) {
+	b.e.t.Helper()
+	raw, _ := json.Marshal(body)
+	req, err := http.NewRequest("POST", b.e.http.URL+path, bytes.NewReader(raw))
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", b.formToken())
+	return b.do(req)
+}
+
+// formToken returns a token for the browser's current session, loading a
+// page that has one if need be.
+func (b *browser) formToken() string {
+	if b.token == "" {
+		b.get("/staff/login")
+	}
+	return b.token
+}
+
+// session returns the session secret the browser holds.
+func (b *browser) session() string {
+	u, _ := url.Parse(b.e.http.URL + "/staff/")
+	for _, c := range b.jar.Cookies(u) {
+		if c.Name == sessionCookie {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// login signs a member in through the pages, password then TOTP, and
+// returns where they landed.
+func (e *env) login(role canopy.Role) *browser {
+	e.t.Helper()
+	b := e.browser()
+	m := e.members[role]
+	b.get("/staff/login")
+	resp, body := b.post("/staff/login", url.Values{"email": {m.Email}, "password": {password}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/staff/login/factor" {
+		e.t.Fatalf("%s: login answered %d %s\n%s", role, resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+	b.token = ""
+	resp, body = b.get("/staff/login/factor")
+	if resp.StatusCode != http.StatusOK {
+		e.t.Fatalf("%s: factor page %d\n%s", role, resp.StatusCode, body)
+	}
+	resp, body = b.post("/staff/login/factor", url.Values{"code": {totp(m.secret, e.clock.now())}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != home(m.Account) {
+		e.t.Fatalf("%s: factor answered %d %s\n%s", role, resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+	b.token = ""
+	b.get("/staff/account")
+	if b.token == "" {
+		e.t.Fatalf("%s: no form token after signing in", role)
+	}
+	return b
+}
+
+// softKey is a software authenticator with one Ed25519 credential, enough
+// to drive the passkey endpoints.
+type softKey struct {
+	id   []byte
+	priv ed25519.PrivateKey
+}
+
+func newSoftKey() *softKey {
+	k := &softKey{id: make([]byte, 16)}
+	rand.Read(k.id)
+	_, k.priv, _ = ed25519.GenerateKey(rand.Reader)
+	return k
+}
+
+func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// cbor encodes the few CBOR values WebAuthn needs: integers, byte and
+// text strings, and maps (as ordered pairs).
+func cbor(v any) []byte {
+	head := func(major byte, n uint64) []byte {
+		switch {
+		case n < 24:
+			return []byte{major<<5 | byte(n)}
+		case n < 1<<8:
+			return []byte{major<<5 | 24, byte(n)}
+		case n < 1<<16:
+			return binary.BigEndian.AppendUint16([]byte{major<<5 | 25}, uint16(n))
+		}
+		return binary.BigEndian.AppendUint32([]byte{major<<5 | 26}, uint32(n))
+	}
+	switch x := v.(type) {
+	case int:
+		if x >= 0 {
+			return head(0, uint64(x))
+		}
+		return head(1, uint64(-1-x))
+	case []byte:
+		return append(head(2, uint64(len(x))), x...)
+	case string:
+		return append(head(3, uint64(len(x))), x...)
+	case [][2]any:
+		out := head(5, uint64(len(x)))
+		for _, p := range x {
+			out = append(out, cbor(p[0])...)
+			out = append(out, cbor(p[1])...)
+		}
+		return out
+	}
+	panic(fmt.Sprintf("cbor: %T", v))
+}
+
+func (k *softKey) clientData(kind string, challenge []byte) []byte {
+	cd, _ := json.Marshal(map[string]any{"type": kind, "challenge": b64(challenge), "origin": testRP.Origins[0], "crossOrigin": false})
+	return cd
+}
+
+func (k *softKey) authData(attested bool) []byte {
+	h := sha256.Sum256([]byte(testRP.ID))
+	flags := byte(0x01 | 0x04) // user present, verified
+	if attested {
+		flags |= 0x40
+	}
+	ad := append(h[:], flags, 0, 0, 0, 0) // no signature counter
+	if attested {
+		ad = append(ad, make([]byte, 16)...)
+		ad = binary.BigEndian.AppendUint16(ad, uint16(len(k.id)))
+		ad = append(ad, k.id...)
+		ad = append(ad, cbor([][2]any{{1, 1}, {3, -8}, {-1, 6}, {-2, []byte(k.priv.Public().(ed25519.PublicKey))}})...)
+	}
+	return ad
+}
+
+// challengeOf reads the challenge out of a Begin's options.
+func challengeOf(t *testing.T, options []byte) []byte {
+	t.Helper()
+	var o struct {
+		PublicKey struct {
+			Challenge string `json:"challenge"`
+		} `json:"publicKey"`
+	}
+	if err := json.Unmarshal(options, &o); err != nil {
+		t.Fatal(err)
+	}
+	c, err := base64.RawURLEncoding.DecodeString(o.PublicKey.Challenge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// create answers navigator.credentials.create.
+func (k *softKey) create(challenge []byte) json.RawMessage {
+	att := cbor([][2]any{{"fmt", "none"}, {"attStmt", [][2]any{}}, {"authData", k.authData(true)}})
+	out, _ := json.Marshal(map[string]any{"id": b64(k.id), "rawId": b64(k.id), "type": "public-key",
+		"response": map[string]any{"clientDataJSON": b64(k.clientData("webauthn.create", challenge)), "attestationObject": b64(att)}})
+	return out
+}
+
+// get answers navigator.credentials.get.
+func (k *softKey) get(challenge []byte) json.RawMessage {
+	cd := k.clientData("webauthn.get", challenge)
+	ad := k.authData(false)
+	h := sha256.Sum256(cd)
+	sig := ed25519.Sign(k.priv, append(append([]byte{}, ad...), h[:]...))
+	out, _ := json.Marshal(map[string]any{"id": b64(k.id), "rawId": b64(k.id), "type": "public-key",
+		"response": map[string]any{"clientDataJSON": b64(cd), "authenticatorData": b64(ad), "signature": b64(sig), "userHandle": nil}})
+	return out
+}
+
+// addPasskey registers a passkey for the browser's session through
+// internal/staff, and returns its id as the account page names it.
+func (e *env) addPasskey(b *browser) (*softKey, string) {
+	e.t.Helper()
+	ctx := context.Background()
+	k := newSoftKey()
+	opts, ticket, err := e.staff.BeginPasskey(ctx, testRP, b.session())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.staff.FinishPasskey(ctx, testRP, b.session(), ticket, k.create(challengeOf(e.t, opts)), "Test key"); err != nil {
+		e.t.Fatal(err)
+	}
+	return k, b64(k.id)
+}

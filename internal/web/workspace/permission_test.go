@@ -1,0 +1,373 @@
+package workspace
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/canopy-org/canopy"
+	"github.com/canopy-org/canopy/internal/access"
+	"github.com/canopy-org/canopy/internal/audit"
+	"github.com/canopy-org/canopy/internal/staff"
+)
+
+// request is one call of a route, made fresh for each caller so that no
+// case depends on another's side effects.
+type request struct {
+	path   string
+	form   url.Values
+	json   any    // for the passkey endpoints
+	report string // the report the call is about, whose details a refusal must not show
+}
+
+// route is one route of the workspace and the permission that guards it.
+// A route with no permission is open to every signed-in member; want
+// overrides the matrix for the routes that are not behind sign-in.
+type route struct {
+	method, pattern string
+	perm            access.Permission
+	// prep builds the request for a caller (nil for anonymous).
+	prep func(e *env, caller *account, b *browser) request
+	// want, when set, gives the expected status for a caller (nil for
+	// anonymous) instead of the matrix.
+	want func(caller *account) int
+}
+
+func fixed(path string) func(*env, *account, *browser) request {
+	return func(*env, *account, *browser) request { return request{path: path} }
+}
+
+// freshReport is a new report in the queue.
+func freshReport(e *env) string { return e.submit("sextortion", "FR") }
+
+// decidedReport is a report an analyst has claimed and assessed.
+func decidedReport(e *env) string {
+	ctx := context.Background()
+	id := freshReport(e)
+	analyst := e.members[canopy.RoleAnalyst].Account
+	if err := e.triage.Claim(ctx, analyst, id); err != nil {
+		e.t.Fatal(err)
+	}
+	a := canopy.Assessment{Category: "sextortion", Outcome: canopy.OutcomeRefer, Reasons: "threats and demands for images"}
+	if err := e.triage.Assess(ctx, analyst, id, a); err != nil {
+		e.t.Fatal(err)
+	}
+	return id
+}
+
+// invitee is a new account for an administrator to act on.
+func invitee(e *env) string {
+	e.n++
+	a, _, err := e.staff.Invite(context.Background(), audit.Staff(e.members[canopy.RoleAdministrator].ID),
+		staff.AccountInput{Email: fmt.Sprintf("invitee%d@example.org", e.n), Name: "Invitee", Role: canopy.RoleAnalyst})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return a.ID
+}
+
+func validAssessment() url.Values {
+	return url.Values{"category": {"sextortion"}, "flags": {"financial"}, "imagery": {""}, "outcome": {canopy.OutcomeRefer},
+		"reasons": {"demands for money and images"}}
+}
+
+// routes is every route the workspace serves.
+var routes = []route{
+	// Signed-in pages and actions, guarded by the matrix.
+	{method: "GET", pattern: "/staff/{$}", perm: access.QueueView, prep: func(e *env, _ *account, _ *browser) request {
+		id := freshReport(e)
+		return request{path: "/staff/", report: id}
+	}},
+	{method: "GET", pattern: "/staff/reports/{id}", perm: access.ReportView, prep: func(e *env, _ *account, _ *browser) request {
+		id := freshReport(e)
+		return request{path: "/staff/reports/" + id, report: id}
+	}},
+	{method: "POST", pattern: "/staff/reports/{id}/open", perm: access.ReportOpen, prep: func(e *env, _ *account, _ *browser) request {
+		id := freshReport(e)
+		return request{path: "/staff/reports/" + id + "/open", report: id}
+	}},
+	{method: "POST", pattern: "/staff/reports/{id}/claim", perm: access.ReportClaim, prep: func(e *env, _ *account, _ *browser) request {
+		id := freshReport(e)
+		return request{path: "/staff/reports/" + id + "/claim", report: id}
+	}},
+	{method: "POST", pattern: "/staff/reports/{id}/assess", perm: access.ReportAssess, prep: func(e *env, c *account, _ *browser) request {
+		id := freshReport(e)
+		if c != nil && access.Can(c.Role, access.ReportClaim) {
+			if err := e.triage.Claim(context.Background(), c.Account, id); err != nil {
+				e.t.Fatal(err)
+			}
+		}
+		return request{path: "/staff/reports/" + id + "/assess", form: validAssessment(), report: id}
+	}},
+	{method: "POST", pattern: "/staff/reports/{id}/review", perm: access.ReportReview, prep: func(e *env, _ *account, _ *browser) request {
+		id := decidedReport(e)
+		return request{path: "/staff/reports/" + id + "/review", form: url.Values{"decision": {"confirm"}}, report: id}
+	}},
+	{method: "POST", pattern: "/staff/reports/{id}/merge", perm: access.ReportMerge, prep: func(e *env, _ *account, _ *browser) request {
+		primary, dup := freshReport(e), freshReport(e)
+		return request{path: "/staff/reports/" + dup + "/merge", form: url.Values{"into": {primary}}, report: dup}
+	}},
+	{method: "POST", pattern: "/staff/reports/{id}/message", perm: access.ReportMessage, prep: func(e *env, _ *account, _ *browser) request {
+		id := freshReport(e)
+		return request{path: "/staff/reports/" + id + "/message", form: url.Values{"body": {"Thank you. Are you safe now?"}}, report: id}
+	}},
+	{method: "GET", pattern: "/staff/accounts", perm: access.AccountManage, prep: fixed("/staff/accounts")},
+	{method: "POST", pattern: "/staff/accounts/invite", perm: access.AccountManage, prep: func(e *env, _ *account, _ *browser) request {
+		e.n++
+		return request{path: "/staff/accounts/invite", form: url.Values{"email": {fmt.Sprintf("new%d@example.org", e.n)},
+			"name": {"New Colleague"}, "role": {"analyst"}, "jurisdictions": {"FR BE"}}}
+	}},
+	{method: "POST", pattern: "/staff/accounts/{id}/disable", perm: access.AccountManage, prep: func(e *env, _ *account, _ *browser) request {
+		return request{path: "/staff/accounts/" + invitee(e) + "/disable"}
+	}},
+	{method: "POST", pattern: "/staff/accounts/{id}/enable", perm: access.AccountManage, prep: func(e *env, _ *account, _ *browser) request {
+		return request{path: "/staff/accounts/" + invitee(e) + "/enable"}
+	}},
+	{method: "POST", pattern: "/staff/accounts/{id}/revoke", perm: access.AccountManage, prep: func(e *env, _ *account, _ *browser) request {
+		return request{path: "/staff/accounts/" + invitee(e) + "/revoke"}
+	}},
+	{method: "GET", pattern: "/staff/account", perm: access.OwnAccount, prep: fixed("/staff/account")},
+	{method: "POST", pattern: "/staff/account/sessions/revoke", perm: access.OwnAccount, prep: func(e *env, c *account, _ *browser) request {
+		if c == nil {
+			return request{path: "/staff/account/sessions/revoke", form: url.Values{"session": {"nothing"}}}
+		}
+		// Another session of the caller's, started with the password.
+		ctx := context.Background()
+		before, _ := e.staff.Sessions(ctx, c.ID)
+		if _, err := e.staff.Login(ctx, c.Email, password); err != nil {
+			e.t.Fatal(err)
+		}
+		after, _ := e.staff.Sessions(ctx, c.ID)
+		for _, s := range after {
+			if !slices.ContainsFunc(before, func(x canopy.Session) bool { return x.ID == s.ID }) {
+				return request{path: "/staff/account/sessions/revoke", form: url.Values{"session": {s.ID}}}
+			}
+		}
+		e.t.Fatal("no new session")
+		return request{}
+	}},
+	{method: "POST", pattern: "/staff/account/passkeys/remove", perm: access.OwnAccount, prep: func(e *env, c *account, b *browser) request {
+		if c == nil {
+			return request{path: "/staff/account/passkeys/remove", form: url.Values{"passkey": {"AAAA"}}}
+		}
+		_, id := e.addPasskey(b)
+		return request{path: "/staff/account/passkeys/remove", form: url.Values{"passkey": {id}}}
+	}},
+	{method: "POST", pattern: "/staff/passkey/register/begin", perm: access.OwnAccount, prep: func(*env, *account, *browser) request {
+		return request{path: "/staff/passkey/register/begin", json: struct{}{}}
+	}, want: func(c *account) int {
+		if c == nil {
+			return http.StatusUnauthorized
+		}
+		return 0 // the matrix
+	}},
+	{method: "POST", pattern: "/staff/passkey/register/finish", perm: access.OwnAccount, prep: func(e *env, c *account, b *browser) request {
+		if c == nil {
+			return request{path: "/staff/passkey/register/finish", json: passkeyFinish{Ticket: "x", Credential: []byte(`{}`)}}
+		}
+		k := newSoftKey()
+		opts, ticket, err := e.staff.BeginPasskey(context.Background(), testRP, b.session())
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		return request{path: "/staff/passkey/register/finish", json: passkeyFinish{Ticket: ticket, Credential: k.create(challengeOf(e.t, opts)), Name: "Laptop"}}
+	}, want: func(c *account) int {
+		if c == nil {
+			return http.StatusUnauthorized
+		}
+		return 0
+	}},
+	{method: "GET", pattern: "/staff/audit", perm: access.AuditRead, prep: fixed("/staff/audit?action=report.view")},
+	{method: "GET", pattern: "/staff/audit/opened", perm: access.AuditRead, prep: func(e *env, _ *account, _ *browser) request {
+		id := freshReport(e)
+		return request{path: "/staff/audit/opened?report=" + id}
+	}},
+	{method: "GET", pattern: "/staff/audit/reports/{id}", perm: access.AuditRead, prep: func(e *env, _ *account, _ *browser) request {
+		id := freshReport(e)
+		return request{path: "/staff/audit/reports/" + id}
+	}},
+
+	// The sign-in pages: a signed-in member is sent home from them.
+	{method: "GET", pattern: "/staff/login", prep: fixed("/staff/login"), want: signedInHome(http.StatusOK)},
+	{method: "POST", pattern: "/staff/login", prep: func(*env, *account, *browser) request {
+		return request{path: "/staff/login", form: url.Values{"email": {"nobody@example.org"}, "password": {"not the password"}}}
+	}, want: func(*account) int { return http.StatusUnauthorized }},
+	{method: "GET", pattern: "/staff/login/factor", prep: fixed("/staff/login/factor"), want: signedInHome(http.StatusSeeOther)},
+	{method: "POST", pattern: "/staff/login/factor", prep: func(*env, *account, *browser) request {
+		return request{path: "/staff/login/factor", form: url.Values{"code": {"123456"}}}
+	}, want: signedInHome(http.StatusSeeOther)},
+	{method: "GET", pattern: "/staff/enrol", prep: fixed("/staff/enrol"), want: signedInHome(http.StatusSeeOther)},
+	{method: "POST", pattern: "/staff/enrol", prep: func(*env, *account, *browser) request {
+		return request{path: "/staff/enrol", form: url.Values{"code": {"123456"}, "ticket": {"x"}}}
+	}, want: signedInHome(http.StatusSeeOther)},
+	{method: "POST", pattern: "/staff/passkey/login/begin", prep: func(*env, *account, *browser) request {
+		return request{path: "/staff/passkey/login/begin", json: struct{}{}}
+	}, want: pendingOnly},
+	{method: "POST", pattern: "/staff/passkey/login/finish", prep: func(*env, *account, *browser) request {
+		return request{path: "/staff/passkey/login/finish", json: passkeyFinish{Ticket: "x", Credential: []byte(`{}`)}}
+	}, want: pendingOnly},
+	{method: "GET", pattern: "/staff/setup", prep: fixed("/staff/setup?token=anything"), want: func(*account) int { return http.StatusConflict }},
+	{method: "POST", pattern: "/staff/setup", prep: func(*env, *account, *browser) request {
+		return request{path: "/staff/setup", form: url.Values{"token": {"anything"}, "email": {"x@example.org"}, "password": {password}, "password2": {password}}}
+	}, want: func(*account) int { return http.StatusConflict }},
+	{method: "GET", pattern: "/staff/invite", prep: fixed("/staff/invite?token=not-a-token"), want: func(*account) int { return http.StatusNotFound }},
+	{method: "POST", pattern: "/staff/invite", prep: func(*env, *account, *browser) request {
+		return request{path: "/staff/invite", form: url.Values{"token": {"not-a-token"}, "password": {password}, "password2": {password}}}
+	}, want: func(*account) int { return http.StatusNotFound }},
+	{method: "GET", pattern: "/staff/static/{file}", prep: func(e *env, _ *account, _ *browser) request {
+		return request{path: e.srv.assets.url["staff.css"]}
+	}, want: func(*account) int { return http.StatusOK }},
+	{pattern: "/staff/", prep: fixed("/staff/no/such/page"), want: func(*account) int { return http.StatusNotFound }},
+
+	// Last, as it ends the session.
+	{method: "POST", pattern: "/staff/logout", prep: fixed("/staff/logout"), want: func(*account) int { return http.StatusSeeOther }},
+}
+
+// signedInHome: a signed-in member is sent home; anyone else gets anon.
+func signedInHome(anon int) func(*account) int {
+	return func(c *account) int {
+		if c == nil {
+			return anon
+		}
+		return http.StatusSeeOther
+	}
+}
+
+// pendingOnly: the passkey sign-in is for a session between password and
+// second factor; without a session it is 401, after sign-in a conflict.
+func pendingOnly(c *account) int {
+	if c == nil {
+		return http.StatusUnauthorized
+	}
+	return http.StatusConflict
+}
+
+// TestPermissions calls every route as every role and as nobody, and
+// checks the answer against access.Matrix: the permission the route needs
+// gives 200 or 303, its absence 403 or 404 with nothing about the report
+// in the body, and no session a redirect to the sign-in page.
+func TestPermissions(t *testing.T) {
+	e := newEnv(t)
+	// Every route of the mux is in the table.
+	var listed []string
+	for _, r := range routes {
+		listed = append(listed, strings.TrimSpace(r.method+" "+r.pattern))
+	}
+	for _, p := range e.srv.patterns {
+		if !slices.Contains(listed, p) {
+			t.Errorf("route %q is not in the permission table", p)
+		}
+	}
+
+	// Every permission of the matrix guards some route.
+	for _, rule := range access.Matrix {
+		if !slices.ContainsFunc(routes, func(r route) bool { return r.perm == rule.Permission }) {
+			t.Errorf("no route is guarded by %s", rule.Permission)
+		}
+	}
+
+	category := en.T("category.sextortion.name")
+	callers := append([]canopy.Role{""}, canopy.Roles...)
+	summary := map[string][]string{}
+	for _, role := range callers {
+		name := string(role)
+		if role == "" {
+			name = "anonymous"
+		}
+		t.Run(name, func(t *testing.T) {
+			var c *account
+			var b *browser
+			if role == "" {
+				b = e.browser()
+				b.get("/staff/login")
+			} else {
+				c = e.members[role]
+				b = e.login(role)
+			}
+			for _, rt := range routes {
+				req := rt.prep(e, c, b)
+				var resp *http.Response
+				var body string
+				switch {
+				case rt.method == "GET" || rt.method == "":
+					resp, body = b.get(req.path)
+				case req.json != nil:
+					resp, body = b.postJSON(req.path, req.json)
+				default:
+					form := req.form
+					if form == nil {
+						form = url.Values{}
+					}
+					resp, body = b.post(req.path, form)
+				}
+				got := resp.StatusCode
+				checkHeaders(t, rt.method+" "+req.path, resp)
+				summary[rt.method+" "+rt.pattern] = append(summary[rt.method+" "+rt.pattern], fmt.Sprintf("%s=%d", name, got))
+				where := fmt.Sprintf("%s %s as %s", rt.method, req.path, name)
+
+				want := 0
+				if rt.want != nil {
+					want = rt.want(c)
+				}
+				switch {
+				case want != 0:
+					if got != want {
+						t.Errorf("%s: %d, want %d\n%.600s", where, got, want, body)
+					}
+				case c == nil:
+					if got != http.StatusSeeOther || resp.Header.Get("Location") != "/staff/login" {
+						t.Errorf("%s: %d %s, want a redirect to sign in", where, got, resp.Header.Get("Location"))
+					}
+				case access.Can(c.Role, rt.perm):
+					if (got != http.StatusOK && got != http.StatusSeeOther) || resp.Header.Get("Location") == "/staff/login" {
+						t.Errorf("%s: %d %s, want 200 or 303\n%.800s", where, got, resp.Header.Get("Location"), body)
+					}
+				default:
+					if got != http.StatusForbidden && got != http.StatusNotFound {
+						t.Errorf("%s: %d, want 403 or 404\n%.600s", where, got, body)
+					}
+					for _, secret := range []string{secretDescription, category, req.report, "abuse.example", "predator_99"} {
+						if secret != "" && strings.Contains(body, secret) {
+							t.Errorf("%s: refusal shows %q", where, secret)
+						}
+					}
+				}
+			}
+		})
+	}
+	if testing.Verbose() {
+		for _, r := range routes {
+			k := r.method + " " + r.pattern
+			t.Logf("%-40s %-16s %s", k, r.perm, strings.Join(summary[k], " "))
+		}
+	}
+}
+
+// checkHeaders checks the headers every response carries.
+func checkHeaders(t *testing.T, where string, resp *http.Response) {
+	t.Helper()
+	h := resp.Header
+	want := map[string]string{
+		"Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+		"Referrer-Policy":         "no-referrer",
+		"X-Content-Type-Options":  "nosniff",
+		"X-Frame-Options":         "DENY",
+		"Cache-Control":           "no-store",
+	}
+	if strings.HasPrefix(resp.Request.URL.Path, "/staff/static/") && resp.StatusCode == http.StatusOK {
+		want["Cache-Control"] = "public, max-age=31536000, immutable"
+	}
+	if p := resp.Request.URL.Path; resp.StatusCode == http.StatusOK && (p == "/staff/account" || p == "/staff/enrol" || p == "/staff/login/factor") {
+		// Pages with passkeys may fetch from the node, and nowhere else.
+		want["Content-Security-Policy"] += "; connect-src 'self'"
+	}
+	for k, v := range want {
+		if got := h.Get(k); got != v {
+			t.Errorf("%s: %s is %q, want %q", where, k, got, v)
+		}
+	}
+}

@@ -1,0 +1,357 @@
+package workspace
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/canopy-org/canopy"
+	"github.com/canopy-org/canopy/internal/access"
+	"github.com/canopy-org/canopy/internal/audit"
+	"github.com/canopy-org/canopy/internal/staff"
+	"github.com/canopy-org/canopy/internal/triage"
+)
+
+// Config is what the workspace needs from the node.
+type Config struct {
+	Staff  *staff.Service
+	Triage *triage.Service
+	Audit  *audit.Log
+	Logger *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Secure marks the cookies Secure, for deployments served over TLS.
+	Secure bool
+	// RP is how the node presents itself to passkeys. Passkeys are not
+	// offered when RP.ID is empty.
+	RP staff.RelyingParty
+	// NodeName names the node in page headers.
+	NodeName string
+}
+
+// maxBody bounds every POST: the longest form is an assessment or a
+// message (5,000 characters, percent-encoded), and a passkey's JSON is at
+// most 64 KiB.
+const maxBody = 256 << 10
+
+// Cookie names. They are fixed: the lead's browser test and operators'
+// proxies may refer to them.
+const (
+	sessionCookie = "canopy_staff"
+	formCookie    = "canopy_staff_form"
+)
+
+type server struct {
+	staff    *staff.Service
+	triage   *triage.Service
+	audit    *audit.Log
+	log      *slog.Logger
+	now      func() time.Time
+	secure   bool
+	rp       staff.RelyingParty
+	nodeName string
+	key      []byte // form-token MAC key
+	pages    *pages
+	assets   *assets
+	handler  http.Handler
+	patterns []string // every route, for the permission test
+
+	// setUp is true once the node has an account; it never goes back.
+	setUp atomic.Bool
+}
+
+// New returns the workspace's handler, which serves every path under
+// /staff/.
+func New(cfg Config) (http.Handler, error) {
+	return newServer(cfg)
+}
+
+func newServer(cfg Config) (*server, error) {
+	if cfg.Staff == nil || cfg.Triage == nil || cfg.Audit == nil {
+		return nil, errors.New("workspace: Config.Staff, Triage and Audit are required")
+	}
+	s := &server{
+		staff:    cfg.Staff,
+		triage:   cfg.Triage,
+		audit:    cfg.Audit,
+		log:      cfg.Logger,
+		now:      cfg.Now,
+		secure:   cfg.Secure,
+		rp:       cfg.RP,
+		nodeName: cfg.NodeName,
+		key:      make([]byte, 32),
+	}
+	rand.Read(s.key)
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	var err error
+	if s.assets, err = loadAssets(); err != nil {
+		return nil, err
+	}
+	if s.pages, err = loadPages(); err != nil {
+		return nil, err
+	}
+
+	mux := http.NewServeMux()
+	handle := func(pattern string, h http.HandlerFunc) {
+		s.patterns = append(s.patterns, pattern)
+		mux.HandleFunc(pattern, h)
+	}
+	handle("GET /staff/static/{file}", s.assets.serve)
+
+	handle("GET /staff/setup", s.setupForm)
+	handle("POST /staff/setup", s.post(s.setupSubmit))
+	handle("GET /staff/invite", s.inviteForm)
+	handle("POST /staff/invite", s.post(s.inviteSubmit))
+	handle("GET /staff/enrol", s.enrolForm)
+	handle("POST /staff/enrol", s.post(s.enrolSubmit))
+	handle("GET /staff/login", s.loginForm)
+	handle("POST /staff/login", s.post(s.loginSubmit))
+	handle("GET /staff/login/factor", s.factorForm)
+	handle("POST /staff/login/factor", s.post(s.factorSubmit))
+	handle("POST /staff/logout", s.post(s.logout))
+	handle("POST /staff/passkey/register/begin", s.post(s.passkeyRegisterBegin))
+	handle("POST /staff/passkey/register/finish", s.post(s.passkeyRegisterFinish))
+	handle("POST /staff/passkey/login/begin", s.post(s.passkeyLoginBegin))
+	handle("POST /staff/passkey/login/finish", s.post(s.passkeyLoginFinish))
+
+	handle("GET /staff/{$}", s.signedIn(s.queue))
+	handle("GET /staff/reports/{id}", s.signedIn(s.report))
+	handle("POST /staff/reports/{id}/open", s.post(s.signedIn(s.openReport)))
+	handle("POST /staff/reports/{id}/claim", s.post(s.signedIn(s.claim)))
+	handle("POST /staff/reports/{id}/assess", s.post(s.signedIn(s.assess)))
+	handle("POST /staff/reports/{id}/review", s.post(s.signedIn(s.review)))
+	handle("POST /staff/reports/{id}/merge", s.post(s.signedIn(s.merge)))
+	handle("POST /staff/reports/{id}/message", s.post(s.signedIn(s.sendMessage)))
+
+	handle("GET /staff/accounts", s.signedIn(s.accounts))
+	handle("POST /staff/accounts/invite", s.post(s.signedIn(s.invite)))
+	handle("POST /staff/accounts/{id}/disable", s.post(s.signedIn(s.disable)))
+	handle("POST /staff/accounts/{id}/enable", s.post(s.signedIn(s.enable)))
+	handle("POST /staff/accounts/{id}/revoke", s.post(s.signedIn(s.revokeAll)))
+
+	handle("GET /staff/account", s.signedIn(s.ownAccount))
+	handle("POST /staff/account/sessions/revoke", s.post(s.signedIn(s.revokeOwnSession)))
+	handle("POST /staff/account/passkeys/remove", s.post(s.signedIn(s.removePasskey)))
+
+	handle("GET /staff/audit", s.signedIn(s.auditLog))
+	handle("GET /staff/audit/opened", s.signedIn(s.auditOpenedLookup))
+	handle("GET /staff/audit/reports/{id}", s.signedIn(s.auditOpened))
+
+	handle("/staff/", s.notFound)
+
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(s.crossOrigin))
+	s.handler = s.logged(securityHeaders(s.setupGate(cop.Handler(mux))))
+	return s, nil
+}
+
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+// contentSecurityPolicy is the portal's: nothing but the workspace's own
+// script, style and images, no inline code, no framing.
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
+	"form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+// passkeyPolicy is the policy of the pages that offer passkeys: staff.js
+// must fetch the ceremony's options from the node, which default-src
+// 'none' forbids. It may connect to the node and nowhere else.
+const passkeyPolicy = contentSecurityPolicy + "; connect-src 'self'"
+
+// securityHeaders sets the headers every response carries. Static assets
+// override Cache-Control; nothing else does: staff pages hold report
+// details and must not stay in a browser's cache.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		h.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// setupGate answers every page but the set-up page and the static files
+// with an explanation while the node has no staff at all.
+func (s *server) setupGate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.setUp.Load() || r.URL.Path == "/staff/setup" || strings.HasPrefix(r.URL.Path, "/staff/static/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		need, err := s.staff.SetupNeeded(r.Context())
+		if err != nil {
+			s.internalError(w, r, err)
+			return
+		}
+		if need {
+			s.messageFor(w, r, http.StatusServiceUnavailable, nil, messageView{Heading: "No administrator yet", NoSignIn: true,
+				Detail: "This node has no administrator yet. Use the set-up link printed in the node's log when it started."})
+			return
+		}
+		s.setUp.Store(true)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// logged logs one line per request: method, route pattern (never the path,
+// which holds report ids, or the query, which may hold a one-time token),
+// status and duration.
+func (s *server) logged(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				s.log.Error("workspace: panic", "method", r.Method, "route", r.Pattern, "panic", fmt.Sprint(v))
+				if !sw.wrote {
+					http.Error(sw, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+				}
+			}
+			s.log.Info("workspace", "method", r.Method, "route", r.Pattern, "status", sw.status(), "duration", time.Since(start).Round(time.Microsecond))
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code  int
+	wrote bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.code, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.code, w.wrote = http.StatusOK, true
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) status() int {
+	if w.code == 0 {
+		return http.StatusOK
+	}
+	return w.code
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// post wraps every POST handler: a cap on the body, the parsed form (a
+// JSON body is left for the handler), and the form token, from the "csrf"
+// field or the X-CSRF-Token header.
+func (s *server) post(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		token := r.Header.Get("X-CSRF-Token")
+		if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+			if err := r.ParseForm(); err != nil {
+				var tooLarge *http.MaxBytesError
+				if errors.As(err, &tooLarge) {
+					s.message(w, r, http.StatusRequestEntityTooLarge, "Too much at once", "What was sent is larger than any form here takes.")
+					return
+				}
+				s.message(w, r, http.StatusBadRequest, "Could not read the form", "Please go back and try again.")
+				return
+			}
+			token = r.PostForm.Get("csrf")
+		}
+		if !s.validToken(r, token) {
+			if isJSON(r) {
+				s.jsonError(w, http.StatusForbidden, "This page has expired. Please reload it and try again.")
+				return
+			}
+			s.message(w, r, http.StatusForbidden, "This form has expired",
+				"Nothing was changed. Please go back, reload the page and try again.")
+			return
+		}
+		h(w, r)
+	}
+}
+
+func isJSON(r *http.Request) bool {
+	return strings.HasPrefix(r.Header.Get("Content-Type"), "application/json")
+}
+
+// crossOrigin answers a POST that a browser says came from another site.
+func (s *server) crossOrigin(w http.ResponseWriter, r *http.Request) {
+	s.message(w, r, http.StatusForbidden, "Refused", "This request came from another website, so it was refused. Nothing was changed.")
+}
+
+// member is a signed-in member of staff and the request they make.
+type member struct {
+	account *canopy.Account
+	session *canopy.Session
+	token   string // the session secret, for the services that take it
+}
+
+// signedIn runs h for a fully signed-in member; anyone else is sent to the
+// sign-in page.
+func (s *server) signedIn(h func(http.ResponseWriter, *http.Request, *member)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		token := sessionToken(r)
+		a, sess, err := s.staff.Authenticate(r.Context(), token)
+		if err != nil {
+			if canopy.ErrorCode(err) == canopy.EUNAUTHORIZED || canopy.ErrorCode(err) == canopy.ENOTFOUND {
+				http.Redirect(w, r, "/staff/login", http.StatusSeeOther)
+				return
+			}
+			s.internalError(w, r, err)
+			return
+		}
+		h(w, r, &member{account: a, session: sess, token: token})
+	}
+}
+
+// require checks a permission for the pages that no service checks for
+// them, and writes a refusal to the audit log as the services do.
+func (s *server) require(w http.ResponseWriter, r *http.Request, m *member, p access.Permission) bool {
+	if access.Can(m.account.Role, p) {
+		return true
+	}
+	_, err := s.audit.Append(context.WithoutCancel(r.Context()), audit.Entry{Actor: audit.Staff(m.account.ID), Action: audit.ActionPermissionDenied,
+		Outcome: audit.Denied, Details: map[string]string{"permission": string(p)}})
+	if err != nil {
+		s.internalError(w, r, err)
+		return false
+	}
+	s.forbidden(w, r, m)
+	return false
+}
+
+// home is where a member lands after signing in: the first page their
+// role may use.
+func home(a *canopy.Account) string {
+	switch {
+	case access.Can(a.Role, access.QueueView):
+		return "/staff/"
+	case access.Can(a.Role, access.AccountManage):
+		return "/staff/accounts"
+	case access.Can(a.Role, access.AuditRead):
+		return "/staff/audit"
+	}
+	return "/staff/account"
+}
