@@ -76,7 +76,8 @@ func TestUrgentSetsFlag(t *testing.T) {
 	if !regexp.MustCompile(`(?s)<input type="checkbox" id="flag-urgent"[^>]*>\s*<label for="flag-urgent">.*?</label>\s*<div class="emergency reveal" id="emergency"`).MatchString(page) {
 		t.Error("the emergency advice does not follow the urgent checkbox as a sibling")
 	}
-	css := string(e.srv.assets.files[strings.TrimPrefix(e.srv.assets.url["style.css"], "/static/")].body)
+	cssBody, _ := e.srv.assets.Body(e.srv.assets.URL("style.css"))
+	css := string(cssBody)
 	if !strings.Contains(css, "#flag-urgent:checked ~ .emergency") {
 		t.Error("style.css does not show the emergency advice for a ticked urgent box")
 	}
@@ -322,11 +323,11 @@ func pageSizes(t *testing.T, e *env) map[string]int {
 	add := func(name string, body string) {
 		total := len(body)
 		for _, m := range regexp.MustCompile(`(?:href|src)="(/static/[^"]+)"`).FindAllStringSubmatch(body, -1) {
-			f, ok := e.srv.assets.files[strings.TrimPrefix(m[1], "/static/")]
+			f, ok := e.srv.assets.Body(m[1])
 			if !ok {
 				t.Errorf("%s: missing asset %s", name, m[1])
 			}
-			total += len(f.body)
+			total += len(f)
 		}
 		if prev, ok := sizes[name]; !ok || total > prev {
 			sizes[name] = total
@@ -472,7 +473,7 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 		resp, _ := b.get(path)
 		check("GET "+path, resp, true)
 	}
-	resp, _ := b.get(e.srv.assets.url["style.css"])
+	resp, _ := b.get(e.srv.assets.URL("style.css"))
 	check("GET style.css", resp, false)
 	if cc := resp.Header.Get("Cache-Control"); !strings.Contains(cc, "immutable") {
 		t.Errorf("static Cache-Control = %q", cc)
@@ -720,7 +721,7 @@ func TestStaticAssets(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
 	for name, ctype := range map[string]string{"style.css": "text/css", "app.js": "text/javascript", "leaf.svg": "image/svg+xml"} {
-		u := e.srv.assets.url[name]
+		u := e.srv.assets.URL(name)
 		if !regexp.MustCompile(`^/static/[a-z]+\.[0-9a-f]{10}\.[a-z]+$`).MatchString(u) {
 			t.Errorf("%s served as %q, want a content-hashed name", name, u)
 		}

@@ -2,16 +2,10 @@ package web
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"fmt"
 	"html/template"
-	"io/fs"
-	"mime"
 	"net/http"
-	"path"
-	"strings"
 
 	"github.com/canopy-org/canopy/internal/i18n"
 )
@@ -42,63 +36,6 @@ func loadPages() (*pages, error) {
 		p.t[name] = t
 	}
 	return p, nil
-}
-
-// assets are the embedded static files, served under names that carry a
-// hash of their content, so browsers may cache them for good and a new
-// release is never mixed with an old stylesheet.
-type assets struct {
-	url   map[string]string // "style.css" -> "/static/style.0123456789.css"
-	files map[string]asset  // "style.0123456789.css" -> content
-}
-
-type asset struct {
-	body  []byte
-	ctype string
-}
-
-func loadAssets() (*assets, error) {
-	a := &assets{url: map[string]string{}, files: map[string]asset{}}
-	err := fs.WalkDir(staticFiles, "static", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		body, err := staticFiles.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		name := path.Base(p)
-		ext := path.Ext(name)
-		sum := sha256.Sum256(body)
-		hashed := strings.TrimSuffix(name, ext) + "." + hex.EncodeToString(sum[:5]) + ext
-		ctype := mime.TypeByExtension(ext)
-		if ext == ".svg" {
-			ctype = "image/svg+xml"
-		}
-		a.url[name] = "/static/" + hashed
-		a.files[hashed] = asset{body: body, ctype: ctype}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("web: static files: %w", err)
-	}
-	return a, nil
-}
-
-func (a *assets) serve(w http.ResponseWriter, r *http.Request) {
-	f, ok := a.files[r.PathValue("file")]
-	if !ok {
-		http.NotFound(w, r)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", f.ctype)
-	h.Set("Cache-Control", "public, max-age=31536000, immutable")
-	h.Set("Content-Length", fmt.Sprint(len(f.body)))
-	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		w.Write(f.body)
-	}
 }
 
 // page is what every template gets. T translates; the rest is filled by
@@ -185,9 +122,9 @@ func (s *server) newPage(w http.ResponseWriter, r *http.Request, lang, name, rou
 		Title: title,
 		Langs: langLinks(c.Lang, route),
 		Leave: s.leaveURL,
-		CSS:   s.assets.url["style.css"],
-		JS:    s.assets.url["app.js"],
-		Icon:  s.assets.url["leaf.svg"],
+		CSS:   s.assets.URL("style.css"),
+		JS:    s.assets.URL("app.js"),
+		Icon:  s.assets.URL("leaf.svg"),
 	}
 }
 

@@ -3,7 +3,6 @@ package web
 import (
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -11,6 +10,8 @@ import (
 
 	"github.com/canopy-org/canopy/internal/intake"
 	"github.com/canopy-org/canopy/internal/limit"
+	"github.com/canopy-org/canopy/internal/web/accesslog"
+	"github.com/canopy-org/canopy/internal/web/assets"
 )
 
 // Config is what the portal needs from the node.
@@ -53,7 +54,7 @@ type server struct {
 	leaveURL string
 	key      []byte // session MAC key
 	pages    *pages
-	assets   *assets
+	assets   *assets.Set
 	handler  http.Handler
 }
 
@@ -98,7 +99,7 @@ func newServer(cfg Config) (*server, error) {
 		rand.Read(s.key)
 	}
 	var err error
-	if s.assets, err = loadAssets(); err != nil {
+	if s.assets, err = assets.Load(staticFiles, "static", "/static/"); err != nil {
 		return nil, err
 	}
 	if s.pages, err = loadPages(); err != nil {
@@ -115,12 +116,12 @@ func newServer(cfg Config) (*server, error) {
 	mux.HandleFunc("POST /followup", s.post(s.followupStatus))
 	mux.HandleFunc("POST /followup/message", s.post(s.followupMessage))
 	mux.HandleFunc("GET /safety", s.safety)
-	mux.HandleFunc("GET /static/{file}", s.assets.serve)
+	mux.HandleFunc("GET /static/{file}", s.assets.Serve)
 	mux.HandleFunc("/", s.notFound)
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(s.crossOrigin))
-	s.handler = s.logged(securityHeaders(cop.Handler(mux)))
+	s.handler = accesslog.Handler(s.log, "portal", securityHeaders(cop.Handler(mux)))
 	return s, nil
 }
 
@@ -151,57 +152,6 @@ func securityHeaders(next http.Handler) http.Handler {
 // and images: no inline code, no other host, no framing.
 const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
 	"form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-
-// logged logs one line per request with what an operator needs and
-// nothing about the person: method, route pattern (never the path or
-// query, which may hold what someone typed), status and duration. No
-// address, no user agent, no body.
-func (s *server) logged(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
-		defer func() {
-			if v := recover(); v != nil {
-				// Never let a panic take the node down or print the request.
-				s.log.Error("portal: panic", "method", r.Method, "route", r.Pattern, "panic", fmt.Sprint(v))
-				if !sw.wrote {
-					http.Error(sw, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
-				}
-			}
-			s.log.Info("portal", "method", r.Method, "route", r.Pattern, "status", sw.status(), "duration", time.Since(start).Round(time.Microsecond))
-		}()
-		next.ServeHTTP(sw, r)
-	})
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	code  int
-	wrote bool
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if !w.wrote {
-		w.code, w.wrote = code, true
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if !w.wrote {
-		w.code, w.wrote = http.StatusOK, true
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) status() int {
-	if w.code == 0 {
-		return http.StatusOK
-	}
-	return w.code
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // post wraps a form handler with what every POST needs, in order: a cap on
 // the body, the parsed form, the rate limit and the anti-forgery token.

@@ -60,7 +60,7 @@ func TestSetupAndEnrolment(t *testing.T) {
 			t.Fatalf("%s before set-up: %d\n%s", p, resp.StatusCode, body)
 		}
 	}
-	if resp, _ := b.get(e.srv.assets.url["staff.css"]); resp.StatusCode != http.StatusOK {
+	if resp, _ := b.get(e.srv.assets.URL("staff.css")); resp.StatusCode != http.StatusOK {
 		t.Fatalf("stylesheet before set-up: %d", resp.StatusCode)
 	}
 	if resp, _ := b.get("/staff/setup?token=wrong"); resp.StatusCode != http.StatusNotFound {

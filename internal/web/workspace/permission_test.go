@@ -219,7 +219,7 @@ var routes = []route{
 		return request{path: "/staff/invite", form: url.Values{"token": {"not-a-token"}, "password": {password}, "password2": {password}}}
 	}, want: func(*account) int { return http.StatusNotFound }},
 	{method: "GET", pattern: "/staff/static/{file}", prep: func(e *env, _ *account, _ *browser) request {
-		return request{path: e.srv.assets.url["staff.css"]}
+		return request{path: e.srv.assets.URL("staff.css")}
 	}, want: func(*account) int { return http.StatusOK }},
 	{pattern: "/staff/", prep: fixed("/staff/no/such/page"), want: func(*account) int { return http.StatusNotFound }},
 

@@ -2,16 +2,11 @@ package workspace
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"html/template"
-	"io/fs"
-	"mime"
 	"net/http"
-	"path"
 	"strings"
 
 	"github.com/canopy-org/canopy"
@@ -45,62 +40,6 @@ func loadPages() (*pages, error) {
 		p.t[name] = t
 	}
 	return p, nil
-}
-
-// assets are the embedded static files, served under names that carry a
-// hash of their content so they may be cached for good.
-type assets struct {
-	url   map[string]string // "staff.css" -> "/staff/static/staff.0123456789.css"
-	files map[string]asset
-}
-
-type asset struct {
-	body  []byte
-	ctype string
-}
-
-func loadAssets() (*assets, error) {
-	a := &assets{url: map[string]string{}, files: map[string]asset{}}
-	err := fs.WalkDir(staticFiles, "static", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		body, err := staticFiles.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		name := path.Base(p)
-		ext := path.Ext(name)
-		sum := sha256.Sum256(body)
-		hashed := strings.TrimSuffix(name, ext) + "." + hex.EncodeToString(sum[:5]) + ext
-		ctype := mime.TypeByExtension(ext)
-		if ext == ".svg" {
-			ctype = "image/svg+xml"
-		}
-		a.url[name] = "/staff/static/" + hashed
-		a.files[hashed] = asset{body: body, ctype: ctype}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("workspace: static files: %w", err)
-	}
-	return a, nil
-}
-
-func (a *assets) serve(w http.ResponseWriter, r *http.Request) {
-	f, ok := a.files[r.PathValue("file")]
-	if !ok {
-		http.NotFound(w, r)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", f.ctype)
-	h.Set("Cache-Control", "public, max-age=31536000, immutable")
-	h.Set("Content-Length", fmt.Sprint(len(f.body)))
-	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		w.Write(f.body)
-	}
 }
 
 // page is what every template gets; Data holds the page's own view.
@@ -222,9 +161,9 @@ func (s *server) newPage(r *http.Request, name, title string, m *member) *page {
 		name:     name,
 		Title:    title,
 		NodeName: s.nodeName,
-		CSS:      s.assets.url["staff.css"],
-		JS:       s.assets.url["staff.js"],
-		Clock:    s.assets.url["clock.svg"],
+		CSS:      s.assets.URL("staff.css"),
+		JS:       s.assets.URL("staff.js"),
+		Clock:    s.assets.URL("clock.svg"),
 		Passkeys: s.rp.ID != "",
 	}
 	if m != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -16,6 +15,8 @@ import (
 	"github.com/canopy-org/canopy/internal/audit"
 	"github.com/canopy-org/canopy/internal/staff"
 	"github.com/canopy-org/canopy/internal/triage"
+	"github.com/canopy-org/canopy/internal/web/accesslog"
+	"github.com/canopy-org/canopy/internal/web/assets"
 )
 
 // Config is what the workspace needs from the node.
@@ -58,7 +59,7 @@ type server struct {
 	nodeName string
 	key      []byte // form-token MAC key
 	pages    *pages
-	assets   *assets
+	assets   *assets.Set
 	handler  http.Handler
 	patterns []string // every route, for the permission test
 
@@ -95,7 +96,7 @@ func newServer(cfg Config) (*server, error) {
 		s.now = time.Now
 	}
 	var err error
-	if s.assets, err = loadAssets(); err != nil {
+	if s.assets, err = assets.Load(staticFiles, "static", "/staff/static/"); err != nil {
 		return nil, err
 	}
 	if s.pages, err = loadPages(); err != nil {
@@ -107,7 +108,7 @@ func newServer(cfg Config) (*server, error) {
 		s.patterns = append(s.patterns, pattern)
 		mux.HandleFunc(pattern, h)
 	}
-	handle("GET /staff/static/{file}", s.assets.serve)
+	handle("GET /staff/static/{file}", s.assets.Serve)
 
 	handle("GET /staff/setup", s.setupForm)
 	handle("POST /staff/setup", s.post(s.setupSubmit))
@@ -152,7 +153,7 @@ func newServer(cfg Config) (*server, error) {
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(s.crossOrigin))
-	s.handler = s.logged(securityHeaders(s.setupGate(cop.Handler(mux))))
+	s.handler = accesslog.Handler(s.log, "workspace", securityHeaders(s.setupGate(cop.Handler(mux))))
 	return s, nil
 }
 
@@ -210,55 +211,6 @@ func (s *server) setupGate(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
-
-// logged logs one line per request: method, route pattern (never the path,
-// which holds report ids, or the query, which may hold a one-time token),
-// status and duration.
-func (s *server) logged(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
-		defer func() {
-			if v := recover(); v != nil {
-				s.log.Error("workspace: panic", "method", r.Method, "route", r.Pattern, "panic", fmt.Sprint(v))
-				if !sw.wrote {
-					http.Error(sw, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
-				}
-			}
-			s.log.Info("workspace", "method", r.Method, "route", r.Pattern, "status", sw.status(), "duration", time.Since(start).Round(time.Microsecond))
-		}()
-		next.ServeHTTP(sw, r)
-	})
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	code  int
-	wrote bool
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if !w.wrote {
-		w.code, w.wrote = code, true
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if !w.wrote {
-		w.code, w.wrote = http.StatusOK, true
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) status() int {
-	if w.code == 0 {
-		return http.StatusOK
-	}
-	return w.code
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // post wraps every POST handler: a cap on the body, the parsed form (a
 // JSON body is left for the handler), and the form token, from the "csrf"
