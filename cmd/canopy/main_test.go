@@ -8,15 +8,27 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/canopy-org/canopy/internal/store"
 	"github.com/canopy-org/canopy/internal/store/storetest"
 )
+
+// neutralSite stands in for the ordinary site "Leave this site" goes to,
+// since tests have no network.
+var neutralSite = sync.OnceValue(func() string {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, `<!doctype html><html lang="en"><title>Weather</title><p>Sunny spells.</p></html>`)
+	}))
+	return srv.URL + "/weather?q=today"
+})
 
 // startNode runs a whole node on 127.0.0.1:0, as `canopy serve` would, with
 // a fresh data directory and a fresh database of the given dialect.
@@ -27,6 +39,7 @@ func startNode(t testing.TB, dialect string) *Main {
 	m.Addr = "127.0.0.1:0"
 	m.DataDir = t.TempDir()
 	m.SubmitRate = 0
+	m.LeaveURL = neutralSite()
 	m.DatabaseURL = ""
 	if dialect == store.Postgres {
 		m.DatabaseURL = storetest.NewDSN(t, store.Postgres)

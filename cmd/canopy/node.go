@@ -52,6 +52,9 @@ type Main struct {
 	// address makes cookies Secure. Empty means http://localhost and the
 	// port the node listens on.
 	PublicURL string
+	// LeaveURL is where the portal's "Leave this site" control goes: a
+	// neutral page that looks like ordinary browsing.
+	LeaveURL string
 
 	DB       *store.DB
 	Keys     *seal.Keyring
@@ -91,6 +94,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.Addr, "addr", m.Addr, "address to listen on")
 	fs.StringVar(&m.DataDir, "data", m.DataDir, "data directory: master key, and the SQLite database unless CANOPY_DATABASE_URL is set")
 	fs.StringVar(&m.Name, "name", m.Name, "the node's name in its signatures; keep it once chosen")
+	fs.StringVar(&m.LeaveURL, "leave-url", m.LeaveURL, "where the portal's Leave this site control goes (default a weather search)")
 	fs.StringVar(&m.PublicURL, "public-url", m.PublicURL, "the address people reach the node at (default http://localhost:PORT)")
 	fs.DurationVar(&m.UrgentSLA, "sla-urgent", m.UrgentSLA, "first-look deadline for reports flagged urgent")
 	fs.DurationVar(&m.SLA, "sla", m.SLA, "first-look deadline for other reports")
@@ -180,7 +184,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.public = public.String()
 	secure := public.Scheme == "https"
-	portal, err := web.New(web.Config{Intake: m.Intake, Logger: m.Logger, RateLimit: m.limiter(), Secure: secure})
+	portal, err := web.New(web.Config{Intake: m.Intake, Logger: m.Logger, RateLimit: m.limiter(), Secure: secure, LeaveURL: m.LeaveURL})
 	if err != nil {
 		return err
 	}

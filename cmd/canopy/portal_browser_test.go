@@ -4,8 +4,10 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/canopy-org/canopy"
 	"github.com/canopy-org/canopy/internal/store"
@@ -18,6 +20,7 @@ import (
 // checks every page on the way.
 func TestPortalInBrowser(t *testing.T) {
 	m := startNode(t, store.SQLite)
+	t.Run("leave", func(t *testing.T) { testLeave(t, m) })
 	for _, tc := range []struct {
 		lang, dir string
 		scripts   bool
@@ -129,5 +132,42 @@ func TestPortalInBrowser(t *testing.T) {
 				t.Fatalf("followup %+v", f)
 			}
 		})
+	}
+}
+
+// testLeave presses Escape on a portal page: the page must go at once to
+// the neutral site, replacing itself in the history rather than adding an
+// entry the back button would return to.
+func testLeave(t *testing.T, m *Main) {
+	ctx := newBrowser(t, true)
+	if err := chromedp.Do(ctx, chromedp.Navigate(m.URL()+"/"), chromedp.Navigate(m.URL()+"/safety"),
+		chromedp.WaitVisible(chromedp.CSS("#leave"))); err != nil {
+		t.Fatal(err)
+	}
+	before, err := chromedp.Run(ctx, chromedp.Evaluate[int]("history.length"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	href, _ := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS("#leave"), "href"))
+	if href.Value != neutralSite() {
+		t.Fatalf("leave link goes to %q", href.Value)
+	}
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Escape)); err != nil {
+		t.Fatal(err)
+	}
+	var loc string
+	for range 50 {
+		loc, _ = chromedp.Run(ctx, chromedp.Evaluate[string]("location.href"))
+		if loc == neutralSite() {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if loc != neutralSite() {
+		t.Fatalf("after Escape the page is at %q", loc)
+	}
+	after, _ := chromedp.Run(ctx, chromedp.Evaluate[int]("history.length"))
+	if after != before {
+		t.Fatalf("history grew from %d to %d: the portal page stays one Back away", before, after)
 	}
 }
