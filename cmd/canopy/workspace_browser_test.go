@@ -95,6 +95,18 @@ func TestWorkspaceInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// done waits for the page an action redirects to, which says what
+	// was done: the action is durable by then.
+	done := func(what string) {
+		t.Helper()
+		for range 100 {
+			if loc, _ := chromedp.Run(ctx, chromedp.Location()); strings.Contains(loc, "done="+what) {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("no confirmation that the report was %s", what)
+	}
 	must(chromedp.Navigate(base+"/staff/login"),
 		chromedp.SendKeys(chromedp.CSS("#email"), email),
 		chromedp.SendKeys(chromedp.CSS("#password"), password),
@@ -123,22 +135,22 @@ func TestWorkspaceInBrowser(t *testing.T) {
 		t.Fatalf("opened description %q", desc)
 	}
 	checkAxe(t, ctx, "opened report", false)
-	must(chromedp.Click(chromedp.CSS(`form[action$="/claim"] button`)),
-		chromedp.WaitVisible(chromedp.CSS(`form[action$="/assess"] button`)),
-	)
+	must(chromedp.Click(chromedp.CSS(`form[action$="/claim"] button`)))
+	done("claimed")
+	must(chromedp.WaitVisible(chromedp.CSS(`form[action$="/assess"] button`)))
 	must(chromedp.Click(chromedp.CSS("#category-sextortion")),
 		chromedp.Click(chromedp.CSS("#flag-financial")),
 		chromedp.Click(chromedp.CSS("#imagery-none")),
 		chromedp.Click(chromedp.CSS("#outcome-refer")),
 		chromedp.SendKeys(chromedp.CSS("#reasons"), "Sextortion of a child with a payment demand; refer to police."),
 		chromedp.Click(chromedp.CSS(`form[action$="/assess"] button`)),
-		chromedp.WaitVisible(chromedp.CSS(`form[action$="/message"] button`)),
 	)
+	done("assessed")
 	checkAxe(t, ctx, "decided report", false)
 	must(chromedp.SendKeys(chromedp.CSS("#body"), "Thank you for telling us. We have passed this to the police."),
 		chromedp.Click(chromedp.CSS(`form[action$="/message"] button`)),
-		chromedp.WaitVisible(chromedp.CSS(`form[action$="/message"] button`)),
 	)
+	done("sent")
 
 	// The reporter sees the decision and the answer through the receipt.
 	f, err := m.Intake.Followup(ctx0, rc.Code)

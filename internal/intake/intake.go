@@ -28,7 +28,16 @@ type Service struct {
 	// every message, by the report's id and never its words. A step whose
 	// entry cannot be written fails.
 	Audit *audit.Log
+	// Matcher, when set, checks every hash a report carries against the
+	// node's hash banks; a match raises the report in the queue and shows
+	// the analyst the bank, category and distance.
+	Matcher interface {
+		MatchReport([]canopy.ContentHash) []canopy.Hit
+	}
 }
+
+// maxHits bounds the matches recorded on one report's timeline.
+const maxHits = 20
 
 // audit appends an entry about report id by an anonymous reporter.
 func (s *Service) audit(ctx context.Context, action audit.Action, id string, details map[string]string) error {
@@ -93,18 +102,35 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (Receipt, error) {
 		return Receipt{}, fmt.Errorf("intake: %w", err)
 	}
 	code := seal.NewReceipt()
-	err = s.DB.CreateReport(ctx, &store.SealedReport{
+	sealed := &store.SealedReport{
 		Report:      r,
 		Content:     dk.Seal(content, contentContext(r.ID)),
 		WrappedKey:  wrapped,
 		ReceiptHash: s.Keys.ReceiptHash(seal.NormaliseReceipt(code)),
 		Links:       s.links(&r),
-	})
+		Hits:        s.match(&r),
+	}
+	// The report and its audit entry are written side by side, so they
+	// usually share one group commit and the reporter waits for one fsync,
+	// not two. The receipt goes out only when both are durable. Should the
+	// report fail after its entry was written, a second entry says so:
+	// the log is append-only, and it must not claim a report that is not
+	// there.
+	audited := make(chan error, 1)
+	go func() {
+		audited <- s.audit(ctx, audit.ActionReportCreate, r.ID, map[string]string{"channel": r.Channel})
+	}()
+	err = s.DB.CreateReport(ctx, sealed)
+	aerr := <-audited
 	if err != nil {
+		if aerr == nil && s.Audit != nil {
+			s.Audit.Append(context.WithoutCancel(ctx), audit.Entry{Actor: audit.Public, Action: audit.ActionReportCreate,
+				Kind: audit.KindReport, ID: r.ID, Outcome: audit.Failed, Details: map[string]string{"channel": r.Channel}})
+		}
 		return Receipt{}, fmt.Errorf("intake: store report: %w", err)
 	}
-	if err := s.audit(ctx, audit.ActionReportCreate, r.ID, map[string]string{"channel": r.Channel}); err != nil {
-		return Receipt{}, err
+	if aerr != nil {
+		return Receipt{}, aerr
 	}
 	return Receipt{ReportID: r.ID, Code: code}, nil
 }
@@ -132,6 +158,15 @@ func (s *Service) links(r *canopy.Report) []store.Link {
 		add("hash", h.Algorithm+":"+h.Value)
 	}
 	return out
+}
+
+// match returns the report's known-content matches.
+func (s *Service) match(r *canopy.Report) []canopy.Hit {
+	if s.Matcher == nil || len(r.Hashes) == 0 {
+		return nil
+	}
+	hits := s.Matcher.MatchReport(r.Hashes)
+	return hits[:min(len(hits), maxHits)]
 }
 
 func contentContext(id string) string { return "report/" + id + "/content" }

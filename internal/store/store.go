@@ -74,7 +74,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		// commit durable across power loss, not just a process crash;
 		// secure_delete overwrites deleted content, such as destroyed keys.
 		pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
-			"&_pragma=synchronous(FULL)&_pragma=secure_delete(1)"
+			"&_pragma=synchronous(FULL)&_pragma=secure_delete(1)&_pragma=cache_size(-65536)"
 		u := "file:" + (&url.URL{Path: dsn}).EscapedPath() + "?" + pragmas
 		db.write, err = sql.Open("sqlite", u+"&_txlock=immediate")
 		if err != nil {
