@@ -19,6 +19,10 @@ type Bank struct {
 // scheme such as photodna, whose values Canopy keeps and exchanges as
 // opaque text without interpreting them.
 type BankEntry struct {
+	// ID is the sequence number of the change that added the entry: stable
+	// for as long as the entry is in the bank, and the match index's
+	// reference for it.
+	ID        int64
 	Algorithm string
 	Value     string
 	Quality   int // PDQ quality 0–100; -1 when unknown or not PDQ
@@ -41,4 +45,12 @@ type BankChange struct {
 	Seq int64
 	Op  string
 	BankEntry
+}
+
+// Hit is a known-content match: a hash a report carries, found in a bank.
+type Hit struct {
+	Bank      string `json:"bank"`
+	Category  string `json:"category,omitempty"`
+	Algorithm string `json:"algorithm"`
+	Distance  int    `json:"distance"` // Hamming distance for PDQ, 0 for exact hashes
 }

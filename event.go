@@ -19,6 +19,7 @@ const (
 	EventReviewed        = "reviewed"    // a supervisor confirmed the decision
 	EventMerged          = "merged"      // a duplicate of Data["into"]
 	EventMergedFrom      = "merged_from" // Data["from"] was merged into this report
+	EventMatched         = "matched"     // a hash matched a bank: Data bank, category, algorithm, distance
 )
 
 // Event is one entry on a report's append-only timeline. The timeline is

@@ -88,6 +88,8 @@ func (s *TriageState) Apply(e Event) {
 		s.Decided = time.Time{}
 		s.Reviewed = false
 		s.ClaimedBy = ""
+	case EventMatched:
+		s.Matched = true
 	case EventMerged:
 		s.Stage = StageMerged
 		s.MergedInto = e.Data["into"]

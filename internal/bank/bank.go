@@ -26,6 +26,9 @@ type Service struct {
 	DB    *store.DB
 	Audit *audit.Log
 	Now   func() time.Time
+	// Matcher, when set, is kept in step with every change, so a hash is
+	// matchable as soon as its addition is durable.
+	Matcher *Matcher
 }
 
 var bankName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
@@ -148,13 +151,21 @@ func (s *Service) Change(ctx context.Context, by audit.Actor, bankName, op strin
 		if len(batch) == 0 {
 			return nil
 		}
-		a, r, err := s.DB.ChangeBank(ctx, b.ID, batch)
+		applied, err := s.DB.ChangeBank(ctx, b.ID, batch)
 		if err != nil {
 			return err
 		}
-		res.Added += a
-		res.Removed += r
-		res.Unchanged += len(batch) - a - r
+		for _, c := range applied {
+			if c.Op == canopy.BankAdd {
+				res.Added++
+			} else {
+				res.Removed++
+			}
+		}
+		res.Unchanged += len(batch) - len(applied)
+		if s.Matcher != nil {
+			s.Matcher.Apply(b, applied)
+		}
 		batch = batch[:0]
 		return nil
 	}

@@ -65,12 +65,14 @@ func (db *DB) Banks(ctx context.Context) ([]*canopy.Bank, error) {
 }
 
 // ChangeBank applies additions and removals to a bank in one durable
-// transaction. An addition of a hash the bank holds, or a removal of one it
-// does not, changes nothing and is not recorded. It returns how many
-// entries were added and removed.
-func (db *DB) ChangeBank(ctx context.Context, bankID string, changes []canopy.BankChange) (added, removed int, err error) {
-	err = db.commit.do(ctx, func(tx *sql.Tx) error {
-		added, removed = 0, 0
+// transaction and returns the changes it made, numbered, each with the id
+// of the entry it concerns (for an addition its own number, for a removal
+// the number of the addition it undoes). Adding a hash the bank holds, or
+// removing one it does not, changes nothing and is not returned.
+func (db *DB) ChangeBank(ctx context.Context, bankID string, changes []canopy.BankChange) ([]canopy.BankChange, error) {
+	var applied []canopy.BankChange
+	err := db.commit.do(ctx, func(tx *sql.Tx) error {
+		applied = applied[:0]
 		for _, c := range changes {
 			e := c.BankEntry
 			labels := strings.Join(e.Labels, " ")
@@ -88,39 +90,45 @@ func (db *DB) ChangeBank(ctx context.Context, bankID string, changes []canopy.Ba
 				if n, _ := res.RowsAffected(); n == 0 {
 					continue
 				}
-				added++
 			case canopy.BankRemove:
-				res, err := db.exec(tx, `DELETE FROM bank_entries WHERE bank_id = $1 AND algorithm = $2 AND value = $3`,
-					bankID, e.Algorithm, e.Value)
+				st, err := db.wstmt(tx, `DELETE FROM bank_entries WHERE bank_id = $1 AND algorithm = $2 AND value = $3 RETURNING seq`)
+				if err != nil {
+					return err
+				}
+				err = st.QueryRow(bankID, e.Algorithm, e.Value).Scan(&e.ID)
+				if errors.Is(err, sql.ErrNoRows) {
+					continue
+				}
 				if err != nil {
 					return fmt.Errorf("store: remove from bank: %w", err)
 				}
-				if n, _ := res.RowsAffected(); n == 0 {
-					continue
-				}
-				removed++
 			default:
 				return fmt.Errorf("store: bank change %q", c.Op)
 			}
-			var seq int64
 			st, err := db.wstmt(tx, `INSERT INTO bank_changes (bank_id, op, algorithm, value, quality, category, labels, actor, at)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq`)
 			if err != nil {
 				return err
 			}
+			var seq int64
 			if err := st.QueryRow(bankID, c.Op, e.Algorithm, e.Value, e.Quality, e.Category, labels, e.AddedBy, micros(e.Added)).Scan(&seq); err != nil {
 				return fmt.Errorf("store: record bank change: %w", err)
 			}
 			if c.Op == canopy.BankAdd {
+				e.ID = seq
 				if _, err := db.exec(tx, `UPDATE bank_entries SET seq = $1 WHERE bank_id = $2 AND algorithm = $3 AND value = $4`,
 					seq, bankID, e.Algorithm, e.Value); err != nil {
 					return fmt.Errorf("store: add to bank: %w", err)
 				}
 			}
+			applied = append(applied, canopy.BankChange{Seq: seq, Op: c.Op, BankEntry: e})
 		}
 		return nil
 	})
-	return added, removed, err
+	if err != nil {
+		return nil, err
+	}
+	return applied, nil
 }
 
 // BankChanges returns up to limit changes of a bank after sequence number
@@ -149,7 +157,7 @@ func (db *DB) BankChanges(ctx context.Context, bankID string, since int64, limit
 // BankEntries calls fn for every entry a bank holds now, in the order
 // they were added, streaming so a bank of millions needs no memory.
 func (db *DB) BankEntries(ctx context.Context, bankID string, fn func(canopy.BankEntry) error) error {
-	rows, err := db.read.QueryContext(ctx, db.q(`SELECT algorithm, value, quality, category, labels, added_by, added_at
+	rows, err := db.read.QueryContext(ctx, db.q(`SELECT seq, algorithm, value, quality, category, labels, added_by, added_at
 		FROM bank_entries WHERE bank_id = $1 ORDER BY seq`), bankID)
 	if err != nil {
 		return fmt.Errorf("store: bank entries: %w", err)
@@ -159,7 +167,7 @@ func (db *DB) BankEntries(ctx context.Context, bankID string, fn func(canopy.Ban
 		var e canopy.BankEntry
 		var labels string
 		var at int64
-		if err := rows.Scan(&e.Algorithm, &e.Value, &e.Quality, &e.Category, &labels, &e.AddedBy, &at); err != nil {
+		if err := rows.Scan(&e.ID, &e.Algorithm, &e.Value, &e.Quality, &e.Category, &labels, &e.AddedBy, &at); err != nil {
 			return fmt.Errorf("store: bank entries: %w", err)
 		}
 		e.Labels, e.Added = strings.Fields(labels), fromMicros(at)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/canopy-org/canopy"
@@ -21,6 +22,9 @@ type SealedReport struct {
 	// Links are keyed hashes of what may tie this report to others (web
 	// addresses, hosts, accounts, content hashes). Written on creation.
 	Links []Link
+	// Hits are the known-content matches found on intake; each becomes a
+	// "matched" event on the timeline.
+	Hits []canopy.Hit
 }
 
 // Link is a keyed hash of something reports can share.
@@ -73,7 +77,17 @@ func (db *DB) CreateReport(ctx context.Context, r *SealedReport) error {
 				return fmt.Errorf("store: insert link of report %s: %w", rep.ID, err)
 			}
 		}
-		return db.putState(tx, canopy.NewTriageState(rep), true)
+		st := canopy.NewTriageState(rep)
+		for _, h := range r.Hits {
+			e := canopy.Event{ReportID: rep.ID, Kind: canopy.EventMatched, At: rep.Received, Actor: "system",
+				Data: map[string]string{"bank": h.Bank, "category": h.Category, "algorithm": h.Algorithm, "distance": strconv.Itoa(h.Distance)}}
+			if _, err := db.exec(tx, `INSERT INTO events (report_id, kind, at, actor, data) VALUES ($1, $2, $3, $4, $5)`,
+				e.ReportID, e.Kind, micros(e.At), e.Actor, encodeData(e.Data)); err != nil {
+				return fmt.Errorf("store: insert match of report %s: %w", rep.ID, err)
+			}
+			st.Apply(e)
+		}
+		return db.putState(tx, st, true)
 	})
 	return err
 }

@@ -140,9 +140,6 @@ func (db *DB) RebuildTriageState(ctx context.Context, id string) (*canopy.Triage
 		return nil, err
 	}
 	st := canopy.NewTriageState(&r.Report)
-	if m, err := db.TriageState(ctx, id); err == nil {
-		st.Matched = m.Matched // set by matching, not by events
-	}
 	for _, e := range events {
 		st.Apply(e.Event)
 	}

@@ -1,0 +1,197 @@
+package bank
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/canopy-org/canopy"
+	"github.com/canopy-org/canopy/internal/match"
+	"github.com/canopy-org/canopy/internal/pdq"
+	"github.com/canopy-org/canopy/internal/store"
+)
+
+// DefaultThreshold is PDQ's published match threshold.
+const DefaultThreshold = pdq.MatchThreshold
+
+// Matcher is the node's in-memory view of every bank, ready for matching:
+// the hashes live in a match.Index under their entry ids, and a compact
+// table says which bank and category each id belongs to.
+type Matcher struct {
+	index *match.Index
+
+	mu       sync.RWMutex
+	banks    []string          // bank names, by the number meta uses
+	bankNum  map[string]uint16 // bank id → number
+	meta     []entryMeta       // by entry id
+	category []string          // category codes, by the number meta uses
+}
+
+// entryMeta is what a hit needs to say about an entry, in four bytes.
+type entryMeta struct {
+	bank     uint16
+	category uint8
+	live     bool
+}
+
+// NewMatcher returns an empty matcher.
+func NewMatcher() *Matcher {
+	m := &Matcher{index: match.New(match.Options{}), bankNum: map[string]uint16{}, category: []string{""}}
+	for _, c := range canopy.Categories {
+		m.category = append(m.category, c.Code)
+	}
+	return m
+}
+
+// Load indexes every entry of every bank.
+func (m *Matcher) Load(ctx context.Context, db *store.DB) (int, error) {
+	banks, err := db.Banks(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, b := range banks {
+		var batch []canopy.BankChange
+		err := db.BankEntries(ctx, b.ID, func(e canopy.BankEntry) error {
+			batch = append(batch, canopy.BankChange{Op: canopy.BankAdd, BankEntry: e})
+			if len(batch) == 10000 {
+				m.Apply(b, batch)
+				n += len(batch)
+				batch = batch[:0]
+			}
+			return nil
+		})
+		if err != nil {
+			return n, fmt.Errorf("bank: load %s: %w", b.Name, err)
+		}
+		m.Apply(b, batch)
+		n += len(batch)
+	}
+	return n, nil
+}
+
+// Apply brings the index in step with changes a bank has made durable.
+func (m *Matcher) Apply(b *canopy.Bank, changes []canopy.BankChange) {
+	if len(changes) == 0 {
+		return
+	}
+	m.mu.Lock()
+	num, ok := m.bankNum[b.ID]
+	if !ok {
+		num = uint16(len(m.banks))
+		m.banks = append(m.banks, b.Name)
+		m.bankNum[b.ID] = num
+	}
+	var adds, removes []match.PDQEntry
+	for _, c := range changes {
+		id := uint32(c.ID)
+		if int(id) >= len(m.meta) {
+			m.meta = slices.Grow(m.meta, int(id)+1-len(m.meta))[:int(id)+1]
+		}
+		m.meta[id] = entryMeta{bank: num, category: uint8(max(0, slices.Index(m.category, c.Category))), live: c.Op == canopy.BankAdd}
+		if c.Algorithm == "pdq" {
+			h, err := pdq.ParseHash(c.Value)
+			if err != nil {
+				continue // the bank validated it; nothing to index otherwise
+			}
+			if c.Op == canopy.BankAdd {
+				adds = append(adds, match.PDQEntry{ID: id, Hash: h})
+			} else {
+				removes = append(removes, match.PDQEntry{ID: id, Hash: h})
+			}
+			continue
+		}
+		v := exactValue(c.Algorithm, c.Value)
+		if c.Op == canopy.BankAdd {
+			m.index.AddExact(id, c.Algorithm, v)
+		} else {
+			m.index.RemoveExact(id, c.Algorithm, v)
+		}
+	}
+	m.mu.Unlock()
+	if len(adds) > 0 {
+		m.index.AddPDQBatch(adds)
+	}
+	if len(removes) > 0 {
+		m.index.RemovePDQBatch(removes)
+	}
+}
+
+// exactValue is the bytes an exact hash is indexed under: the raw hash
+// for hex algorithms, the text itself for opaque schemes.
+func exactValue(algorithm, value string) []byte {
+	if _, ok := hexLen[algorithm]; ok {
+		if b, err := hex.DecodeString(value); err == nil {
+			return b
+		}
+	}
+	return []byte(value)
+}
+
+// Len returns how many hashes are indexed.
+func (m *Matcher) Len() int { return m.index.Len() }
+
+// Match finds the banks that hold a hash: by value for exact hashes, and
+// within threshold bits for PDQ (threshold ≤ 0 means the default).
+func (m *Matcher) Match(h canopy.ContentHash, threshold int) []canopy.Hit {
+	if threshold <= 0 {
+		threshold = DefaultThreshold
+	}
+	var hits []canopy.Hit
+	add := func(id uint32, distance int) {
+		if int(id) >= len(m.meta) || !m.meta[id].live {
+			return
+		}
+		e := m.meta[id]
+		hits = append(hits, canopy.Hit{Bank: m.banks[e.bank], Category: m.category[e.category], Algorithm: h.Algorithm, Distance: distance})
+	}
+	if h.Algorithm == "pdq" {
+		q, err := pdq.ParseHash(h.Value)
+		if err != nil {
+			return nil
+		}
+		found := m.index.MatchPDQ(q, threshold, nil)
+		m.mu.RLock()
+		for _, f := range found {
+			add(f.ID, f.Distance)
+		}
+		m.mu.RUnlock()
+	} else {
+		ids := m.index.MatchExact(h.Algorithm, exactValue(h.Algorithm, h.Value), nil)
+		m.mu.RLock()
+		for _, id := range ids {
+			add(id, 0)
+		}
+		m.mu.RUnlock()
+	}
+	// Nearest first, then by bank, one hit per bank and category.
+	slices.SortFunc(hits, func(a, b canopy.Hit) int {
+		if a.Distance != b.Distance {
+			return a.Distance - b.Distance
+		}
+		return cmpString(a.Bank+a.Category, b.Bank+b.Category)
+	})
+	return slices.CompactFunc(hits, func(a, b canopy.Hit) bool { return a.Bank == b.Bank && a.Category == b.Category })
+}
+
+// MatchReport matches every hash a report carries; it is what intake calls.
+func (m *Matcher) MatchReport(hashes []canopy.ContentHash) []canopy.Hit {
+	var out []canopy.Hit
+	for _, h := range hashes {
+		out = append(out, m.Match(h, 0)...)
+	}
+	return out
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
