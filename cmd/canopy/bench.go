@@ -19,8 +19,11 @@ import (
 )
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "match" {
+		return benchMatch(args[1:], stdout)
+	}
 	if len(args) == 0 || args[0] != "intake" {
-		fmt.Fprintln(stderr, "usage: canopy bench intake [--url URL] [--n 20000] [--concurrency 64] [--warmup 1000]")
+		fmt.Fprintln(stderr, "usage: canopy bench intake [--url URL] [--n 20000] [--concurrency 64] [--warmup 1000]\n       canopy bench match --index FILE --queries FILE [--threshold 31]")
 		return flag.ErrHelp
 	}
 	fs := flag.NewFlagSet("bench intake", flag.ContinueOnError)

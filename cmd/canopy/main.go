@@ -4,6 +4,8 @@
 //	canopy serve     start the node (SQLite under ./canopy-data by default)
 //	canopy migrate   apply database migrations and exit
 //	canopy hash      print PDQ and exact hashes of image files
+//	canopy bank      create, import and export hash banks
+//	canopy platform  register online services and issue their API keys
 //	canopy user      invite and list staff
 //	canopy audit     verify the audit log
 //	canopy bench     measure the node under load
@@ -40,7 +42,10 @@ Usage:
   canopy user add --email EMAIL --role ROLE [--jurisdictions FR,BE]
   canopy user list
   canopy audit verify [--data ./canopy-data]
+  canopy bank create|import|export|list …
+  canopy platform add|key|revoke …
   canopy bench intake [--url URL] [--n 20000] [--concurrency 64]
+  canopy bench match --index FILE --queries FILE [--threshold 31]
   canopy version
 
 With CANOPY_DATABASE_URL=postgres://… the node keeps its records in
@@ -75,6 +80,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runBench(ctx, args[1:], stdout, stderr)
 	case "hash":
 		return runHash(args[1:], stdout, stderr)
+	case "bank":
+		return runBank(ctx, args[1:], stdout, stderr)
+	case "platform":
+		return runPlatform(ctx, args[1:], stdout, stderr)
 	case "user":
 		return runUser(ctx, args[1:], stdout, stderr)
 	case "audit":

@@ -19,8 +19,10 @@ import (
 
 	"github.com/canopy-org/canopy/internal/api"
 	"github.com/canopy-org/canopy/internal/audit"
+	"github.com/canopy-org/canopy/internal/bank"
 	"github.com/canopy-org/canopy/internal/intake"
 	"github.com/canopy-org/canopy/internal/limit"
+	"github.com/canopy-org/canopy/internal/platform"
 	"github.com/canopy-org/canopy/internal/seal"
 	"github.com/canopy-org/canopy/internal/staff"
 	"github.com/canopy-org/canopy/internal/store"
@@ -63,6 +65,9 @@ type Main struct {
 	Intake   *intake.Service
 	Staff    *staff.Service
 	Triage   *triage.Service
+	Banks    *bank.Service
+	Matcher  *bank.Matcher
+	Platform *platform.Service
 
 	stopCheckpoints context.CancelFunc
 
@@ -147,7 +152,10 @@ func (m *Main) open(ctx context.Context) error {
 	if m.Audit, err = audit.Open(ctx, db, id); err != nil {
 		return err
 	}
-	m.Intake = &intake.Service{DB: db, Keys: keys, Audit: m.Audit, Now: m.Now}
+	m.Matcher = bank.NewMatcher()
+	m.Banks = &bank.Service{DB: db, Audit: m.Audit, Now: m.Now, Matcher: m.Matcher}
+	m.Intake = &intake.Service{DB: db, Keys: keys, Audit: m.Audit, Now: m.Now, Matcher: m.Matcher}
+	m.Platform = &platform.Service{DB: db, Keys: keys, Audit: m.Audit, Intake: m.Intake, Now: m.Now}
 	m.Staff = &staff.Service{DB: db, Keys: keys, Audit: m.Audit, Now: m.Now, Issuer: "Canopy " + m.Name}
 	m.Triage = &triage.Service{DB: db, Keys: keys, Audit: m.Audit, Now: m.Now, UrgentSLA: m.UrgentSLA, SLA: m.SLA}
 	return nil
@@ -173,6 +181,12 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.open(ctx); err != nil {
 		return err
 	}
+	start := time.Now()
+	n, err := m.Matcher.Load(ctx, m.DB)
+	if err != nil {
+		return err
+	}
+	m.Logger.Info("hash banks loaded", "hashes", n, "took", time.Since(start).Round(time.Millisecond))
 	ln, err := net.Listen("tcp", m.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
