@@ -194,4 +194,3 @@ func cmpString(a, b string) int {
 	}
 	return 0
 }
-

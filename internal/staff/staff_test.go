@@ -120,6 +120,19 @@ func TestSetupLoginAndSecondFactor(t *testing.T) {
 			t.Fatalf("unknown account %v vs wrong password %v", e1, e2)
 		}
 
+		// An API token is a session of its own: it works as a bearer of
+		// the same account, and ends without ending the browser's.
+		apiTok, err := s.APIToken(ctx, sess)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a, _, err := s.Authenticate(ctx, apiTok); err != nil || a.Email != "admin@example.org" {
+			t.Fatalf("API token: %+v %v", a, err)
+		}
+		if _, err := s.APIToken(ctx, "not a session"); canopy.ErrorCode(err) != canopy.EUNAUTHORIZED {
+			t.Fatalf("token from nothing: %v", err)
+		}
+
 		// Logout ends the session.
 		if err := s.Logout(ctx, sess); err != nil {
 			t.Fatal(err)

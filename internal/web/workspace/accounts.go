@@ -197,6 +197,8 @@ func (s *server) revokeAll(w http.ResponseWriter, r *http.Request, m *member) {
 type ownAccountView struct {
 	Sessions []sessionRow
 	Passkeys []staff.PasskeyInfo
+	// Token is a new API token, shown once, right after it is made.
+	Token string
 }
 
 type sessionRow struct {
@@ -231,6 +233,37 @@ func (s *server) ownAccount(w http.ResponseWriter, r *http.Request, m *member) {
 	p := s.newPage(r, "account", "My account", m)
 	s.withForm(w, r, p)
 	p.Notice = ownNotices[r.URL.Query().Get("done")]
+	p.Data = v
+	s.render(w, r, http.StatusOK, p)
+}
+
+// newAPIToken makes a bearer token for the API, such as an auditor's
+// scripts use to fetch entries and proofs, and shows it once.
+func (s *server) newAPIToken(w http.ResponseWriter, r *http.Request, m *member) {
+	if !s.require(w, r, m, access.OwnAccount) {
+		return
+	}
+	token, err := s.staff.APIToken(r.Context(), m.token)
+	if err != nil {
+		s.fail(w, r, m, err)
+		return
+	}
+	sessions, err := s.staff.Sessions(r.Context(), m.account.ID)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	keys, err := s.staff.Passkeys(r.Context(), m.account.ID)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	v := ownAccountView{Passkeys: keys, Token: token}
+	for _, x := range sessions {
+		v.Sessions = append(v.Sessions, sessionRow{Session: x, Current: x.ID == m.session.ID})
+	}
+	p := s.newPage(r, "account", "My account", m)
+	s.withForm(w, r, p)
 	p.Data = v
 	s.render(w, r, http.StatusOK, p)
 }

@@ -150,6 +150,7 @@ var routes = []route{
 		e.t.Fatal("no new session")
 		return request{}
 	}},
+	{method: "POST", pattern: "/staff/account/token", perm: access.OwnAccount, prep: fixed("/staff/account/token")},
 	{method: "POST", pattern: "/staff/account/passkeys/remove", perm: access.OwnAccount, prep: func(e *env, c *account, b *browser) request {
 		if c == nil {
 			return request{path: "/staff/account/passkeys/remove", form: url.Values{"passkey": {"AAAA"}}}
@@ -361,7 +362,7 @@ func checkHeaders(t *testing.T, where string, resp *http.Response) {
 	if strings.HasPrefix(resp.Request.URL.Path, "/staff/static/") && resp.StatusCode == http.StatusOK {
 		want["Cache-Control"] = "public, max-age=31536000, immutable"
 	}
-	if p := resp.Request.URL.Path; resp.StatusCode == http.StatusOK && (p == "/staff/account" || p == "/staff/enrol" || p == "/staff/login/factor") {
+	if p := resp.Request.URL.Path; resp.StatusCode == http.StatusOK && (p == "/staff/account" || p == "/staff/account/token" || p == "/staff/enrol" || p == "/staff/login/factor") {
 		// Pages with passkeys may fetch from the node, and nowhere else.
 		want["Content-Security-Policy"] += "; connect-src 'self'"
 	}

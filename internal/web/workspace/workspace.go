@@ -143,6 +143,7 @@ func newServer(cfg Config) (*server, error) {
 
 	handle("GET /staff/account", s.signedIn(s.ownAccount))
 	handle("POST /staff/account/sessions/revoke", s.post(s.signedIn(s.revokeOwnSession)))
+	handle("POST /staff/account/token", s.post(s.signedIn(s.newAPIToken)))
 	handle("POST /staff/account/passkeys/remove", s.post(s.signedIn(s.removePasskey)))
 
 	handle("GET /staff/audit", s.signedIn(s.auditLog))
