@@ -89,7 +89,13 @@ func NewID() string {
 		ms >>= 8
 	}
 	rand.Read(b[6:])
-	return strings.ToLower(idEncoding.EncodeToString(b[:]))
+	return IDFromBytes(b[:])
+}
+
+// IDFromBytes formats 16 bytes as a record identifier, for ids derived
+// from other data rather than made by NewID.
+func IDFromBytes(b []byte) string {
+	return strings.ToLower(idEncoding.EncodeToString(b))
 }
 
 // idEncoding is base32 with the extended-hex alphabet, which sorts as the

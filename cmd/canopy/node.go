@@ -210,7 +210,8 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/staff/", ws)
-	mux.Handle("/api/", api.New(api.Config{Intake: m.Intake, Audit: m.Audit, Staff: m.Staff, Logger: m.Logger, RateLimit: m.limiter()}))
+	mux.Handle("/api/", api.New(api.Config{Intake: m.Intake, Audit: m.Audit, Staff: m.Staff, Logger: m.Logger, RateLimit: m.limiter(),
+		Platform: m.Platform, Banks: m.Banks, Matcher: m.Matcher}))
 	mux.HandleFunc("GET /healthz", m.healthz)
 	mux.Handle("/", portal)
 

@@ -1,7 +1,8 @@
 // Package api is the JSON API through which helplines, school apps and
 // other partner software send reports to a Canopy node and follow them up,
-// and through which an independent oversight body checks the node's audit
-// log.
+// through which online platforms report in bulk, match hashes against the
+// node's banks and sync those banks (platform.go), and through which an
+// independent oversight body checks the node's audit log.
 // The browser portal lives in package web; the two share the intake
 // service and the catalogs, never routes, middleware or error pages.
 //
@@ -28,16 +29,23 @@
 //     such as "error.url.invalid"), never on text.
 //
 //   - Input is read in one bounded pass before anything is done with it:
-//     the media type, the size (64 KiB), UTF-8, JSON syntax, exact member
-//     names (no case-folding, no duplicates, no unknown members) and JSON
-//     types are checked here, with the JSON path of each problem; what the
-//     values mean is checked by intake, which the portal shares.
+//     the media type, the size (64 KiB; 8 MiB for a platform's batches),
+//     UTF-8, JSON syntax, exact member names (no case-folding, no
+//     duplicates, no unknown members) and JSON types are checked here,
+//     with the JSON path of each problem; what the values mean is checked
+//     by intake, which the portal shares.
 //
 //   - The API keeps nothing about who calls it. Requests are rate-limited
 //     per source by package limit, in memory under a keyed hash; no
 //     address, user agent or body is stored or logged. Only failures that
 //     are the node's fault are logged, with their cause, which the client
 //     never sees.
+//
+//   - Platforms call with an API key ("Authorization: Bearer cnp_…"),
+//     scoped to submit, match or sync and checked by package platform, and
+//     are rate-limited per key rather than per source. A bulk submission
+//     is the one request that may be stored in part: each incident stands
+//     alone, and an idempotency key makes a retry safe (platform.go).
 //
 //   - The oversight body reads the audit log here (audit.go): the node's
 //     verifier key, signed checkpoints and consistency proofs are public,
@@ -59,12 +67,15 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/canopy-org/canopy"
 	"github.com/canopy-org/canopy/internal/audit"
+	"github.com/canopy-org/canopy/internal/bank"
 	"github.com/canopy-org/canopy/internal/i18n"
 	"github.com/canopy-org/canopy/internal/intake"
 	"github.com/canopy-org/canopy/internal/limit"
+	"github.com/canopy-org/canopy/internal/platform"
 	"github.com/canopy-org/canopy/internal/staff"
 )
 
@@ -73,11 +84,13 @@ type Config struct {
 	Intake *intake.Service
 	Logger *slog.Logger
 
-	// RateLimit limits the POST endpoints per source (IPv4 address or IPv6
-	// /64). Nil means DefaultRateLimit: generous for any helpline or app,
-	// tight for a script. A load test such as `canopy bench`, which sends
-	// thousands of requests a second from one address, passes a limiter
-	// generous enough never to refuse it, e.g. limit.New(1e9, 1e9).
+	// RateLimit limits the public POST endpoints, and calls to the
+	// platform routes without a valid API key, per source (IPv4 address
+	// or IPv6 /64). Nil means DefaultRateLimit: generous for any helpline
+	// or app, tight for a script. A load test such as `canopy bench`,
+	// which sends thousands of requests a second from one address, passes
+	// a limiter generous enough never to refuse it, e.g.
+	// limit.New(1e9, 1e9).
 	RateLimit *limit.Limiter
 
 	// Audit is the log the /api/v1/audit routes serve, and Staff
@@ -85,11 +98,30 @@ type Config struct {
 	// those routes answer 503.
 	Audit *audit.Log
 	Staff *staff.Service
+
+	// Platform authenticates API keys and takes bulk reports; Banks serves
+	// bank changes and Matcher matches hashes. Without Platform the
+	// platform routes answer 503, and so do the changes without Banks and
+	// the match without Matcher.
+	Platform *platform.Service
+	Banks    *bank.Service
+	Matcher  *bank.Matcher
+
+	// PlatformRateLimit limits the platform routes per API key. Nil means
+	// DefaultPlatformRateLimit.
+	PlatformRateLimit *limit.Limiter
 }
 
 // DefaultRateLimit returns the limiter New uses when Config.RateLimit is
 // nil: 120 requests a minute per source, with bursts of 60.
 func DefaultRateLimit() *limit.Limiter { return limit.New(120, 60) }
+
+// DefaultPlatformRateLimit returns the limiter New uses when
+// Config.PlatformRateLimit is nil: 600 requests a minute per API key, with
+// bursts of 300. A request carries up to a thousand incidents or hashes,
+// so this is far more than any platform's report volume, and still stops
+// a runaway client from monopolising the node.
+func DefaultPlatformRateLimit() *limit.Limiter { return limit.New(600, 300) }
 
 // maxBody bounds every request body. A report at every intake limit is
 // well under it.
@@ -105,6 +137,11 @@ type handler struct {
 	audit   *audit.Log
 	staff   *staff.Service
 	mux     *http.ServeMux
+
+	platform   *platform.Service
+	banks      *bank.Service
+	matcher    *bank.Matcher
+	keyLimiter *limit.Limiter // per API key
 
 	taxonomy map[string][]byte // the taxonomy answer, encoded once per language
 }
@@ -126,6 +163,9 @@ func (h *handler) routes() []route {
 		{"GET", "/api/v1/audit/checkpoint", h.serveCheckpoint},
 		{"GET", "/api/v1/audit/consistency", h.serveConsistency},
 		{"GET", "/api/v1/audit/entries/{index}", h.serveAuditEntry},
+		{"POST", "/api/v1/platform/reports", h.platformReports},
+		{"POST", "/api/v1/match", h.match},
+		{"GET", "/api/v1/banks/{bank}/changes", h.bankChanges},
 		{"GET", "/api/openapi.json", h.serveOpenAPI},
 	}
 }
@@ -134,12 +174,15 @@ func (h *handler) routes() []route {
 // everything else with a 404 problem.
 func New(cfg Config) http.Handler {
 	h := &handler{intake: cfg.Intake, log: cfg.Logger, limiter: cfg.RateLimit, audit: cfg.Audit, staff: cfg.Staff,
-		mux: http.NewServeMux()}
+		mux: http.NewServeMux(), platform: cfg.Platform, banks: cfg.Banks, matcher: cfg.Matcher, keyLimiter: cfg.PlatformRateLimit}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
 	if h.limiter == nil {
 		h.limiter = DefaultRateLimit()
+	}
+	if h.keyLimiter == nil {
+		h.keyLimiter = DefaultPlatformRateLimit()
 	}
 	h.taxonomy = encodeTaxonomies()
 
@@ -197,10 +240,15 @@ func (h *handler) allow(w http.ResponseWriter, r *http.Request) bool {
 	if ok {
 		return true
 	}
-	secs := int((wait + 999_999_999) / 1_000_000_000) // round up
+	h.tooMany(w, r, wait)
+	return false
+}
+
+// tooMany answers 429, saying how long to wait in whole seconds.
+func (h *handler) tooMany(w http.ResponseWriter, r *http.Request, wait time.Duration) {
+	secs := int((wait + time.Second - 1) / time.Second) // round up
 	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 	h.fail(w, r, &canopy.Error{Code: canopy.ETOOMANY})
-	return false
 }
 
 // lang returns the language of the texts in the answer: ?lang= when the

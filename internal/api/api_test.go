@@ -32,6 +32,10 @@ type env struct {
 	api http.Handler // unwrapped
 	h   http.Handler // checked against openapi.json
 	log *syncBuffer
+
+	cfg   Config // what api was made with
+	keys  *seal.Keyring
+	clock func() time.Time
 }
 
 // t0 is when the first report arrives.
@@ -53,13 +57,19 @@ func newEnv(t testing.TB, db *store.DB, lim *limit.Limiter) *env {
 	if lim == nil {
 		lim = limit.New(1e9, 1e9) // as the bench does: never refuse
 	}
-	e := &env{t: t, db: db, log: &syncBuffer{}}
+	e := &env{t: t, db: db, log: &syncBuffer{}, keys: keys, clock: clock}
 	if db != nil {
 		e.svc = &intake.Service{DB: db, Keys: keys, Now: clock}
 	}
-	e.api = New(Config{Intake: e.svc, Logger: slog.New(slog.NewTextHandler(e.log, nil)), RateLimit: lim})
-	e.h = conform(t, e.api)
+	e.serve(Config{Intake: e.svc, Logger: slog.New(slog.NewTextHandler(e.log, nil)), RateLimit: lim})
 	return e
+}
+
+// serve puts a new API made with cfg in front of the env's database.
+func (e *env) serve(cfg Config) {
+	e.cfg = cfg
+	e.api = New(cfg)
+	e.h = conform(e.t, e.api)
 }
 
 // call is one request. Method defaults to POST, and a POST's

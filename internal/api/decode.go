@@ -41,19 +41,25 @@ var Keys = append(slices.Clip(jsonKeys), "error."+codeMethodNotAllowed, "error."
 const maxFieldErrors = 20
 
 // readJSON reads the request body into v, a pointer to a struct whose
-// fields are strings, slices, pointers to such structs, or structs. It
+// fields are strings, ints, slices, pointers to such structs, or structs. It
 // checks, in this order, and answers with the first that fails: the media
 // type (415), the size (413), UTF-8 (400), then the JSON itself (400),
 // listing every unknown or repeated member and every member of the wrong
 // type with its JSON path.
 func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	return readJSONUpTo(w, r, v, maxBody)
+}
+
+// readJSONUpTo is readJSON with a size limit of its own, for the routes
+// that take batches.
+func readJSONUpTo(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
 	if err := checkMediaType(r.Header); err != nil {
 		return err
 	}
-	if r.ContentLength > maxBody {
+	if r.ContentLength > limit {
 		return &canopy.Error{Code: canopy.ETOOLARGE}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return &canopy.Error{Code: canopy.ETOOLARGE}
@@ -136,9 +142,9 @@ func syntaxError(err error, n int) (canopy.FieldError, bool) {
 }
 
 // A shape is what JSON a Go type accepts: an object with exactly these
-// members, an array of one shape, or a string.
+// members, an array of one shape, a string, or an integer.
 type shape struct {
-	kind   string // "object", "array" or "string", as said to the client
+	kind   string // "object", "array", "string" or "integer", as said to the client
 	fields map[string]*shape
 	elem   *shape
 }
@@ -157,6 +163,8 @@ func shapeOf(t reflect.Type) *shape {
 		s = shapeOf(t.Elem())
 	case reflect.String:
 		s.kind = "string"
+	case reflect.Int:
+		s.kind = "integer"
 	case reflect.Slice:
 		s.kind, s.elem = "array", shapeOf(t.Elem())
 	case reflect.Struct:
@@ -211,6 +219,14 @@ func (w *walker) value(s *shape, path string, nullable bool) error {
 	case s.kind == "string":
 		if _, ok := tok.(string); ok {
 			return nil
+		}
+	case s.kind == "integer":
+		// Digits only, and small enough for an int: 31.0, 3e1 and
+		// 1e999 would each be a surprise to someone.
+		if n, ok := tok.(json.Number); ok {
+			if _, err := strconv.ParseInt(string(n), 10, strconv.IntSize); err == nil {
+				return nil
+			}
 		}
 	case s.kind == "array" && tok == json.Delim('['):
 		for i := 0; w.dec.More(); i++ {

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 
 	"github.com/canopy-org/canopy"
@@ -55,6 +57,73 @@ func FuzzSubmitJSON(f *testing.F) {
 		stored, err := e.db.Report(context.Background(), rc.ID)
 		if err != nil || stored.Report.Channel != canopy.ChannelAPI {
 			t.Fatalf("stored report: %+v, %v", stored, err)
+		}
+	})
+}
+
+// FuzzPlatformReportsJSON sends arbitrary bytes as a platform's batch, each
+// under a fresh Idempotency-Key, to an API in front of a real SQLite
+// database. Whatever comes in, the node must not panic, must answer 200,
+// 201, 400 or 413 as openapi.json documents, must answer 2xx only with one
+// result per incident, and every incident it says it created must be
+// stored. Seeds are in testdata/fuzz/FuzzPlatformReportsJSON.
+func FuzzPlatformReportsJSON(f *testing.F) {
+	e := newPlatformEnv(f, storetest.Open(f, store.SQLite), nil, nil)
+	d := mustDoc(f)
+	var n atomic.Int64
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r := httptest.NewRequest("POST", "/api/v1/platform/reports", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Authorization", "Bearer "+e.submitKey)
+		r.Header.Set("Idempotency-Key", fmt.Sprint("fuzz-", n.Add(1)))
+		rec := httptest.NewRecorder()
+		e.api.ServeHTTP(rec, r)
+
+		switch rec.Code {
+		case 200, 201, 400, 413:
+		default:
+			t.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+		for _, err := range d.checkResponse("POST", "/api/v1/platform/reports", rec.Code, rec.Header(), rec.Body.Bytes()) {
+			t.Errorf("answer does not conform to openapi.json: %s", err)
+		}
+		if rec.Code >= 400 {
+			var p problem
+			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p.Status != rec.Code {
+				t.Fatalf("problem %s: %v", rec.Body, err)
+			}
+			if p.Code == canopy.EINVALID && len(p.Errors) == 0 {
+				t.Fatalf("a 400 without errors: %s", rec.Body)
+			}
+			return
+		}
+		var req platformReportsRequest
+		if err := json.Unmarshal(body, &req); err != nil {
+			t.Fatalf("a batch the API took does not decode: %v", err)
+		}
+		var a platformReportsAnswer
+		if err := json.Unmarshal(rec.Body.Bytes(), &a); err != nil {
+			t.Fatal(err)
+		}
+		if a.Replayed || len(a.Results) != len(req.Incidents) {
+			t.Fatalf("%d incidents, answer %s", len(req.Incidents), rec.Body)
+		}
+		created := 0
+		for i, res := range a.Results {
+			if res.Index != i {
+				t.Fatalf("result %d has index %d", i, res.Index)
+			}
+			if res.Status != "created" {
+				continue
+			}
+			created++
+			stored, err := e.db.Report(context.Background(), res.ReportID)
+			if err != nil || stored.Report.Channel != canopy.ChannelPlatform {
+				t.Fatalf("incident %d: stored report %+v, %v", i, stored, err)
+			}
+		}
+		if (rec.Code == 201) != (created == len(a.Results)) {
+			t.Fatalf("status %d with %d of %d created", rec.Code, created, len(a.Results))
 		}
 	})
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/canopy-org/canopy"
 	"github.com/canopy-org/canopy/internal/intake"
+	"github.com/canopy-org/canopy/internal/platform"
 )
 
 // apiDoc is the embedded OpenAPI document, decoded once, with a validator
@@ -578,16 +579,58 @@ func TestOpenAPIMatchesCode(t *testing.T) {
 
 	// The request schemas name exactly the members the decoder accepts.
 	for name, v := range map[string]any{"ReportRequest": reportRequest{}, "Contact": contactRequest{},
-		"Hash": canopy.ContentHash{}, "FollowupRequest": followupRequest{}, "MessageRequest": messageRequest{}} {
+		"Hash": canopy.ContentHash{}, "FollowupRequest": followupRequest{}, "MessageRequest": messageRequest{},
+		"PlatformReportsRequest": platformReportsRequest{}, "Incident": incidentRequest{},
+		"IncidentAccount": platform.Account{}, "IncidentFile": platform.File{}, "MatchRequest": matchRequest{}} {
 		s := shapeOf(reflect.TypeOf(v))
 		sameSet(name+" members", slices.Collect(maps.Keys(schema(name, "properties"))), slices.Collect(maps.Keys(s.fields)))
 	}
 
-	// The answer schemas name exactly the members the code writes.
+	// The answer schemas name exactly the members the code writes, and
+	// require those it always writes.
 	for name, v := range map[string]any{"AuditKey": auditKeyAnswer{}, "AuditConsistency": consistencyAnswer{},
-		"AuditEntry": auditEntryAnswer{}, "AuditEntryFields": auditEntryFields{}} {
+		"AuditEntry": auditEntryAnswer{}, "AuditEntryFields": auditEntryFields{},
+		"PlatformReportsAnswer": platformReportsAnswer{}, "ItemResult": itemAnswer{}, "MatchAnswer": matchAnswer{},
+		"MatchResult": matchResult{}, "Hit": canopy.Hit{}, "BankChanges": bankChangesAnswer{}, "BankChange": bankChangeAnswer{}} {
 		sameSet(name+" members", slices.Collect(maps.Keys(schema(name, "properties"))), jsonNames(reflect.TypeOf(v)))
-		sameSet(name+" required members", strs(schema(name)["required"]), jsonNames(reflect.TypeOf(v)))
+		sameSet(name+" required members", strs(schema(name)["required"]), jsonAlways(reflect.TypeOf(v)))
+	}
+
+	// The platform routes' limits and codes.
+	var algorithms []string
+	for a := range canopy.HashAlgorithms {
+		algorithms = append(algorithms, a)
+	}
+	num("incidents", schema("PlatformReportsRequest", "properties", "incidents"), "maxItems", platform.MaxIncidents)
+	num("results", schema("PlatformReportsAnswer", "properties", "results"), "maxItems", platform.MaxIncidents)
+	num("item errors", schema("ItemResult", "properties", "errors"), "maxItems", maxFieldErrors)
+	num("hashes to match", schema("MatchRequest", "properties", "hashes"), "maxItems", maxMatchHashes)
+	num("threshold", schema("MatchRequest", "properties", "threshold"), "maximum", maxThreshold)
+	num("distance", schema("Hit", "properties", "distance"), "maximum", maxThreshold)
+	num("Idempotency-Key", d.get("components", "parameters", "idempotencyKey", "schema"), "maxLength", maxIdempotencyKey)
+	num("limit", d.get("components", "parameters", "changesLimit", "schema"), "maximum", maxChangesLimit)
+	num("changes", schema("BankChanges", "properties", "changes"), "maxItems", maxChangesLimit)
+	sameSet("incident flags", strs(schema("Incident", "properties", "flags", "items")["enum"]), canopy.Flags)
+	sameSet("incident languages", strs(schema("Incident", "properties", "language")["enum"]), canopy.Languages)
+	sameSet("hit categories", strs(schema("Hit", "properties", "category")["enum"]), categories)
+	sameSet("bank change categories", strs(schema("BankChange", "properties", "category")["enum"]), categories)
+	sameSet("hit algorithms", strs(schema("Hit", "properties", "algorithm")["enum"]), algorithms)
+	sameSet("bank change algorithms", strs(schema("BankChange", "properties", "algorithm")["enum"]), algorithms)
+	sameSet("bank change ops", strs(schema("BankChange", "properties", "op")["enum"]), []string{canopy.BankAdd, canopy.BankRemove})
+	if s := d.get("components", "securitySchemes", "apiKey"); s["type"] != "http" || s["scheme"] != "bearer" {
+		t.Errorf("apiKey scheme %v, want http bearer", s)
+	}
+	for _, op := range []string{"POST /api/v1/platform/reports", "POST /api/v1/match", "GET /api/v1/banks/{bank}/changes"} {
+		method, path, _ := strings.Cut(op, " ")
+		if o := d.operation(method, path); !reflect.DeepEqual(o["security"], []any{map[string]any{"apiKey": []any{}}}) {
+			t.Errorf("%s: security %v", op, o["security"])
+		}
+	}
+	scopePattern := d.get("components", "headers", "WWWAuthenticateScope", "schema")["pattern"].(string)
+	for _, sc := range canopy.Scopes {
+		if !regexp.MustCompile(scopePattern).MatchString(`Bearer realm="canopy", error="insufficient_scope", scope="` + sc + `"`) {
+			t.Errorf("WWW-Authenticate for scope %s does not match %s", sc, scopePattern)
+		}
 	}
 	// Entries are read with a staff session token as a bearer token.
 	if s := d.get("components", "securitySchemes", "staffSession"); s["type"] != "http" || s["scheme"] != "bearer" {
@@ -624,6 +667,19 @@ func jsonNames(t reflect.Type) []string {
 	var out []string
 	for f := range t.Fields() {
 		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); f.IsExported() && name != "-" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// jsonAlways lists the JSON member names of a struct's fields that are
+// written whatever their value: those without omitempty.
+func jsonAlways(t reflect.Type) []string {
+	var out []string
+	for f := range t.Fields() {
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.IsExported() && name != "-" && !slices.Contains(strings.Split(opts, ","), "omitempty") {
 			out = append(out, name)
 		}
 	}

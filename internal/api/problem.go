@@ -89,8 +89,10 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		Code:   e.Code,
 		Detail: s.title,
 	}
+	// A key from a layer whose messages the API does not carry gives way
+	// to the code's own message.
 	key := e.Key
-	if key == "" {
+	if key == "" || !i18n.Get("en").Has(key) {
 		key = "error." + e.Code
 	}
 	if i18n.Get("en").Has(key) {

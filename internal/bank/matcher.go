@@ -2,6 +2,7 @@ package bank
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"slices"
@@ -103,11 +104,11 @@ func (m *Matcher) Apply(b *canopy.Bank, changes []canopy.BankChange) {
 			}
 			continue
 		}
-		v := exactValue(c.Algorithm, c.Value)
+		algo, v := exactKey(c.Algorithm, c.Value)
 		if c.Op == canopy.BankAdd {
-			m.index.AddExact(id, c.Algorithm, v)
+			m.index.AddExact(id, algo, v)
 		} else {
-			m.index.RemoveExact(id, c.Algorithm, v)
+			m.index.RemoveExact(id, algo, v)
 		}
 	}
 	m.mu.Unlock()
@@ -119,15 +120,18 @@ func (m *Matcher) Apply(b *canopy.Bank, changes []canopy.BankChange) {
 	}
 }
 
-// exactValue is the bytes an exact hash is indexed under: the raw hash
-// for hex algorithms, the text itself for opaque schemes.
-func exactValue(algorithm, value string) []byte {
+// exactKey is the name and bytes an exact hash is indexed under: the raw
+// hash for hex algorithms; for an opaque scheme, whose values come in
+// whatever text form its tools print, the SHA-256 of that text under the
+// scheme's name with ".sha256", so any length indexes alike.
+func exactKey(algorithm, value string) (string, []byte) {
 	if _, ok := hexLen[algorithm]; ok {
 		if b, err := hex.DecodeString(value); err == nil {
-			return b
+			return algorithm, b
 		}
 	}
-	return []byte(value)
+	sum := sha256.Sum256([]byte(value))
+	return algorithm + ".sha256", sum[:]
 }
 
 // Len returns how many hashes are indexed.
@@ -159,7 +163,8 @@ func (m *Matcher) Match(h canopy.ContentHash, threshold int) []canopy.Hit {
 		}
 		m.mu.RUnlock()
 	} else {
-		ids := m.index.MatchExact(h.Algorithm, exactValue(h.Algorithm, h.Value), nil)
+		algo, v := exactKey(h.Algorithm, h.Value)
+		ids := m.index.MatchExact(algo, v, nil)
 		m.mu.RLock()
 		for _, id := range ids {
 			add(id, 0)

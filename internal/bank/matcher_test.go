@@ -55,6 +55,15 @@ func TestMatcherFollowsBanksAndRaisesReports(t *testing.T) {
 		if hits := m.Match(canopy.ContentHash{Algorithm: "md5", Value: md5A}, 0); len(hits) != 1 || hits[0].Category != "grooming" {
 			t.Fatalf("md5 hits %+v", hits)
 		}
+		// A licensed hash of any length matches by its exact text.
+		photo := strings.Repeat("12,", 143) + "7"
+		s.Change(ctx, by, "known", canopy.BankAdd, []canopy.BankEntry{{Algorithm: "photodna", Value: photo, Category: "csam"}})
+		if hits := m.Match(canopy.ContentHash{Algorithm: "photodna", Value: photo}, 0); len(hits) != 1 || hits[0].Category != "csam" {
+			t.Fatalf("photodna hits %+v", hits)
+		}
+		if hits := m.Match(canopy.ContentHash{Algorithm: "photodna", Value: photo + "1"}, 0); len(hits) != 0 {
+			t.Fatalf("a different photodna value matched %+v", hits)
+		}
 		if hits := m.Match(canopy.ContentHash{Algorithm: "pdq", Value: pdqB}, 0); len(hits) != 0 {
 			t.Fatalf("unrelated hash matched %+v", hits)
 		}

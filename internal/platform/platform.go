@@ -85,8 +85,7 @@ func (s *Service) NewKey(ctx context.Context, by audit.Actor, platformName, name
 			return nil, "", invalid("scopes", "error.unknown_code")
 		}
 	}
-	slices.Sort(scopes)
-	scopes = slices.Compact(scopes)
+	scopes = slices.Compact(slices.Sorted(slices.Values(scopes))) // a copy: the caller's slice is theirs
 	raw := make([]byte, 32)
 	rand.Read(raw)
 	secret := keyPrefix + strings.ToLower(keyEncoding.EncodeToString(raw))
@@ -151,7 +150,7 @@ func reportID(platformID, idemKey string, i int) string {
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], uint64(i))
 	h.Write(b[:])
-	return strings.ToLower(keyEncoding.EncodeToString(h.Sum(nil)[:16]))
+	return canopy.IDFromBytes(h.Sum(nil)[:16])
 }
 
 // ItemResult is the outcome of one incident of a bulk submission.
