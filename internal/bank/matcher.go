@@ -85,7 +85,26 @@ func (m *Matcher) Apply(b *canopy.Bank, changes []canopy.BankChange) {
 		m.banks = append(m.banks, b.Name)
 		m.bankNum[b.ID] = num
 	}
-	var adds, removes []match.PDQEntry
+	// PDQ changes go to the index in batches, in the order they were
+	// made: a run of additions, then a run of removals, and so on, so a
+	// hash removed and added again ends up present.
+	var run []match.PDQEntry
+	runOp := ""
+	var pending []func()
+	flush := func() {
+		if len(run) == 0 {
+			return
+		}
+		batch, op := run, runOp
+		pending = append(pending, func() {
+			if op == canopy.BankAdd {
+				m.index.AddPDQBatch(batch)
+			} else {
+				m.index.RemovePDQBatch(batch)
+			}
+		})
+		run = nil
+	}
 	for _, c := range changes {
 		id := uint32(c.ID)
 		if int(id) >= len(m.meta) {
@@ -97,26 +116,24 @@ func (m *Matcher) Apply(b *canopy.Bank, changes []canopy.BankChange) {
 			if err != nil {
 				continue // the bank validated it; nothing to index otherwise
 			}
-			if c.Op == canopy.BankAdd {
-				adds = append(adds, match.PDQEntry{ID: id, Hash: h})
-			} else {
-				removes = append(removes, match.PDQEntry{ID: id, Hash: h})
+			if c.Op != runOp {
+				flush()
+				runOp = c.Op
 			}
+			run = append(run, match.PDQEntry{ID: id, Hash: h})
 			continue
 		}
 		algo, v := exactKey(c.Algorithm, c.Value)
 		if c.Op == canopy.BankAdd {
-			m.index.AddExact(id, algo, v)
+			m.index.AddExact(id, algo, v) // lengths were checked by the bank
 		} else {
 			m.index.RemoveExact(id, algo, v)
 		}
 	}
+	flush()
 	m.mu.Unlock()
-	if len(adds) > 0 {
-		m.index.AddPDQBatch(adds)
-	}
-	if len(removes) > 0 {
-		m.index.RemovePDQBatch(removes)
+	for _, apply := range pending {
+		apply()
 	}
 }
 

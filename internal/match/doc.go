@@ -12,12 +12,12 @@
 // that is 320 MB of memory read per query. The index instead uses
 // multi-index hashing (Norouzi, Punjani and Fleet, "Fast Search in Hamming
 // Space with Multi-Index Hashing", CVPR 2012). The 256 bits are cut into
-// m = 10 substrings (six of 26 bits, four of 25). Write the threshold as
-// m·r + a with 0 ≤ a < m: two hashes within the threshold must agree
+// m = 11 substrings (three of 24 bits, eight of 23). Write the threshold
+// as m·r + a with 0 ≤ a < m: two hashes within the threshold must agree
 // within radius r on one of the first a+1 substrings or within r-1 on one
 // of the others, for otherwise they would differ in at least
 // (a+1)(r+1) + (m-a-1)·r = threshold+1 bits. At the PDQ threshold of 31
-// that is radius 3 on two substrings and radius 2 on eight. So the index
+// that is radius 2 on ten substrings and radius 1 on one. So the index
 // keeps one table per substring, and a query visits, in each table, every
 // entry whose substring is within that table's radius of the query's
 // substring, then compares the full hashes of those candidates.
@@ -28,17 +28,21 @@
 // only by the first table within whose radius it lies, which needs no
 // set of seen hashes. For large thresholds the probe would touch more
 // memory than a scan, so each segment estimates both and scans instead
-// (past threshold 52 or so at a million hashes; at ten million the probe
-// still wins at 63): every threshold from 0 to
-// 256 gives exactly what a linear scan gives, and the tests hold it to
-// that on random and clustered hashes and on the PDQ reference data.
+// (between thresholds 56 and 63 at a million hashes; at ten million the
+// probe still wins, barely, at 63). Every threshold from 0 to 256 gives
+// exactly what a linear scan gives, and the tests hold the index to that
+// on random and clustered hashes and on the PDQ reference data.
 //
-// Why ten substrings: with eight of 32 bits (word-aligned, radius 3 in
-// every table) a query visits about 2.5 times as many buckets; with
-// twelve of 21 or 22 bits (radius 2 and 1) the buckets are fewer, but a
-// bucket fixes nearly all of a substring's bits, so nothing is left to
-// filter on and about 5 times as many candidates reach the full hash. Buckets
-// and candidates are cache misses, and misses are what a query costs.
+// Why eleven substrings: a query's cost is its cache misses, one or two
+// per bucket visited and two per candidate whose full hash is read. At
+// ten million hashes and threshold 31, eleven substrings visit about 2,300
+// buckets and verify about 2,900 candidates. Eight 32-bit substrings (the
+// word-aligned choice) need radius 3 in every table: five times the
+// buckets. Ten need radius 3 in two tables: twice the buckets. Twelve of
+// 21 or 22 bits visit fewer buckets, but a bucket then fixes nearly all
+// of its substring, leaving nothing to filter on: two and a half times
+// the candidates. Measured, ten and twelve took 1.4 and 1.5 times as long
+// per query as eleven.
 //
 // # Memory layout
 //
@@ -47,17 +51,17 @@
 // counting sort. Thirty-two adjacent buckets form a block, laid out in one
 // run of a uint16 array, starting on a cache line: a one-line header of
 // cumulative bucket sizes, then for each entry the low 16 bits of its
-// substring ("lo", which still holds the 4 or 5 substring bits below the
+// substring ("lo", which still holds the 2 or 3 substring bits below the
 // bucket). A second array gives each entry's position in the segment.
 // So a probe of a bucket costs a header line and an entry line in the
-// same page, and lo rejects nearly every entry that is not within the
-// radius before its hash is read. Per hash, at ten million:
+// same page, and lo rejects most entries that are not within the radius
+// before their hash is read. Per hash, at ten million:
 //
 //	hash                      32 bytes
 //	ID                         4
-//	10 tables × (lo 2 + position 4 + headers, alignment, block index ≈ 0.7)
-//	                          67
-//	total                   ≈ 103 bytes (measured: 102.8)
+//	11 tables × (lo 2 + position 4 + headers, alignment, block index ≈ 0.7)
+//	                          74
+//	total                   ≈ 110 bytes (measured: 109.4)
 //
 // The probe works in batches and in passes (list blocks, find them, touch
 // their headers, list buckets, touch their entries, filter, find the

@@ -136,7 +136,7 @@ func TestRadii(t *testing.T) {
 			t.Errorf("threshold %d: radii %v cover up to %d", th, rad, least-1)
 		}
 	}
-	if got, want := radii(31), [tables]int{3, 3, 2, 2, 2, 2, 2, 2, 2, 2}; got != want {
+	if got, want := radii(31), [tables]int{2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1}; got != want {
 		t.Errorf("radii(31) = %v, want %v", got, want)
 	}
 }
@@ -359,7 +359,7 @@ func TestConcurrentReadersAndWriter(t *testing.T) {
 func TestSubstrings(t *testing.T) {
 	total := uint(0)
 	for tb := range tables {
-		if layout.off[tb] != total || layout.width[tb] > 32 {
+		if layout.off[tb] != total || layout.width[tb] > 32 || layout.width[tb] < maxDirBits {
 			t.Fatalf("table %d: offset %d width %d after %d bits", tb, layout.off[tb], layout.width[tb], total)
 		}
 		total += layout.width[tb]

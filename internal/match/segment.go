@@ -8,21 +8,19 @@ import (
 )
 
 const (
-	// tables is m, the number of substrings a hash is cut into: six of 26
-	// bits and four of 25. At the default threshold of 31 the pigeonhole
-	// radii are 3 for two tables and 2 for eight, and that mix is what
-	// makes ten cheaper than eight substrings of 32 bits (radius 3 for all
-	// eight, about 2.5 times the buckets) or twelve of 21 (radius 1 and 2,
-	// but too few bits left in a bucket to filter on, so about 6 times the
-	// candidates to verify). The package comment has the arithmetic.
-	tables = 10
+	// tables is m, the number of substrings a hash is cut into: three of
+	// 24 bits and eight of 23. At the default threshold of 31 the
+	// pigeonhole radii are 2 for ten tables and 1 for one. Fewer, wider
+	// substrings need radius 3 somewhere, which multiplies the buckets a
+	// query visits; more, narrower ones leave a bucket too few bits of
+	// its substring to filter on, which multiplies the candidates. The
+	// package comment has the arithmetic and the measurements.
+	tables = 11
 
-	// maxDirBits caps a table at 2^24 buckets, which keeps buckets at a
-	// few entries up to about 100M hashes.
-	maxDirBits = 24
-
-	// maxMidBits bounds midBits, for the scratch arrays.
-	maxMidBits = 8
+	// maxDirBits caps a table at 2^23 buckets, the width of the narrowest
+	// substring (a bucket cannot be narrower than all of it). That keeps
+	// buckets at a few entries up to about 100M hashes.
+	maxDirBits = 256 / tables
 
 	// bigBlock marks a block header whose counts do not fit in 16 bits
 	// (thousands of copies of one picture); its true header is in big.
@@ -32,12 +30,14 @@ const (
 	lineHalfwords = 32
 )
 
-// Tuning, kept as variables so that tests can sweep them.
-var (
-	// dirSlack is log2 of the hashes a bucket holds on average.
+const (
+	// dirSlack is log2 of the hashes a bucket holds on average. Two to four
+	// measured the same within noise at 10M; three keeps a bucket's lo
+	// within a cache line.
 	dirSlack = 3
-	// midBits is log2 of the buckets in a block. A block's header is then
-	// 2^midBits uint16 counts: 32 of them are one cache line.
+
+	// midBits is log2 of the buckets in a block: a block's header is then
+	// 32 uint16 counts, exactly one cache line.
 	midBits = 5
 )
 
@@ -129,15 +129,16 @@ func buildSegment(words [][4]uint64, ids []uint32, epoch uint64, workers int) *s
 		ids:     ids,
 		epoch:   epoch,
 		dirBits: d,
-		midBits: min(d, uint(midBits)),
+		midBits: min(d, midBits),
 	}
 	hugePages(words, true)
 	var next atomic.Int32
 	var wg sync.WaitGroup
 	for range min(max(workers, 1), tables) {
 		wg.Go(func() {
-			// Scratch for the sort, reused from table to table because
-			// faulting fresh memory in costs as much as the sort.
+			// Scratch for the sort (16 bytes a hash), reused from table to
+			// table because faulting fresh memory in costs as much as the
+			// sort itself.
 			var keys, sorted []uint64
 			for {
 				t := int(next.Add(1)) - 1
@@ -355,9 +356,9 @@ type scratch struct {
 
 	// The buckets of a block by their own flip count from the query's:
 	// sub[:within[k+1]] are those with at most k flips.
-	sub      [1 << maxMidBits]uint16
-	subFlips [1 << maxMidBits]uint8
-	within   [maxMidBits + 2]int
+	sub      [1 << midBits]uint16
+	subFlips [1 << midBits]uint8
+	within   [midBits + 2]int
 
 	qmid uint32 // the query's bucket within a block
 	sink uint16
@@ -638,8 +639,8 @@ func (s *segment) scan(q *query, dst []Match) []Match {
 // EPYC virtual machine): a probe pays a cache miss or two per block and
 // per bucket, a little per entry it filters, and two misses per candidate;
 // a scan is bound by memory bandwidth, about 4 ns a hash with both cores
-// reading. At 1M hashes the crossover falls near threshold 56; below it
-// the probe wins by far (15 times at 31).
+// reading. At 1M hashes the crossover falls between thresholds 56 and 63;
+// below it the probe wins by far (about 25 times at 31).
 const (
 	costBlock     = 40.0
 	costBucket    = 30.0
