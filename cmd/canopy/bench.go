@@ -23,14 +23,15 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return benchMatch(args[1:], stdout)
 	}
 	if len(args) == 0 || args[0] != "intake" {
-		fmt.Fprintln(stderr, "usage: canopy bench intake [--url URL] [--n 20000] [--concurrency 64] [--warmup 1000]\n       canopy bench match --index FILE --queries FILE [--threshold 31]")
+		fmt.Fprintln(stderr, "usage: canopy bench intake [--url URL] [--n 20000] [--concurrency 32] [--warmup 1000] [--heavy]\n       canopy bench match --index FILE --queries FILE [--threshold 31]")
 		return flag.ErrHelp
 	}
 	fs := flag.NewFlagSet("bench intake", flag.ContinueOnError)
 	target := fs.String("url", "", "base URL of a running node; empty starts a node in this process on a fresh data directory")
 	n := fs.Int("n", 20000, "reports to submit")
 	warmup := fs.Int("warmup", 1000, "reports submitted before measuring")
-	conc := fs.Int("concurrency", 64, "submissions in flight at once")
+	conc := fs.Int("concurrency", 32, "submissions in flight at once")
+	heavy := fs.Bool("heavy", false, "send full reports (two addresses, an account, a hash) instead of typical ones")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (node and clients) to this file")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -66,7 +67,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		base = m.URL()
 		fmt.Fprintf(stdout, "node: in process, %s database, GOMAXPROCS=%d\n", m.DB.Dialect(), gomaxprocs())
 	}
-	r, err := benchIntake(ctx, base, *warmup, *n, *conc)
+	body := benchBody
+	if *heavy {
+		body = heavyBody
+	}
+	r, err := benchIntake(ctx, base, body, *warmup, *n, *conc)
 	if err != nil {
 		return err
 	}
@@ -86,15 +91,21 @@ type benchResult struct {
 	firstErr           error
 }
 
-// benchBody is a realistic report: a description of a few sentences, two
-// web addresses, an account, a hash.
-var benchBody = []byte(`{"reporter":"caregiver","category":"grooming","flags":["urgent","minor_to_minor"],` +
+// benchBody is a typical report from the portal: a few sentences, one web
+// address, the child's country. heavyBody is a full one, with two
+// addresses, an account and a hash, which links it six ways to other
+// reports.
+var benchBody = []byte(`{"reporter":"child","category":"sextortion","flags":["urgent"],` +
+	`"description":"Someone I met in a game says he will send my photos to my friends unless I pay him. He gave me two days.",` +
+	`"urls":["https://chat.example/u/someone"],"child_country":"FR","language":"en"}`)
+
+var heavyBody = []byte(`{"reporter":"caregiver","category":"grooming","flags":["urgent","minor_to_minor"],` +
 	`"description":"An older user keeps messaging my daughter in a game chat, asks her to keep it secret and to move to another app. He sent gifts and now asks for photos.",` +
 	`"urls":["https://games.example/profile/someone","https://chat.example/u/someone"],"platform":"Example Games",` +
 	`"accounts":["someone_123"],"child_country":"FR","language":"en",` +
 	`"hashes":[{"algorithm":"md5","value":"0123456789abcdef0123456789abcdef"}]}`)
 
-func benchIntake(ctx context.Context, base string, warmup, n, conc int) (benchResult, error) {
+func benchIntake(ctx context.Context, base string, body []byte, warmup, n, conc int) (benchResult, error) {
 	client := &http.Client{
 		Timeout: 30 * time.Second,
 		Transport: &http.Transport{
@@ -105,7 +116,7 @@ func benchIntake(ctx context.Context, base string, warmup, n, conc int) (benchRe
 	}
 	post := func() (time.Duration, error) {
 		start := time.Now()
-		req, err := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/reports", bytes.NewReader(benchBody))
+		req, err := http.NewRequestWithContext(ctx, "POST", base+"/api/v1/reports", bytes.NewReader(body))
 		if err != nil {
 			return 0, err
 		}
