@@ -167,12 +167,15 @@ func timelineEntryOf(e canopy.Event) timelineEntry {
 		if o := e.Data["outcome"]; o != "" {
 			t.Detail += "; outcome: " + word(outcomeNames, o)
 		}
-	case "matched": // canopy.EventMatched, once the matcher lands
+	case canopy.EventMatched:
 		var parts []string
 		for _, k := range []string{"bank", "algorithm", "distance"} {
 			if v := e.Data[k]; v != "" {
 				parts = append(parts, k+" "+v)
 			}
+		}
+		if c := e.Data["category"]; c != "" {
+			parts = append(parts, "category: "+categoryName(c))
 		}
 		t.Detail = strings.Join(parts, ", ")
 	case canopy.EventMerged:

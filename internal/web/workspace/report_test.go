@@ -302,3 +302,15 @@ func TestDurations(t *testing.T) {
 		}
 	}
 }
+
+// TestMatchShownOnTimeline checks that a known-content match shows the
+// analyst the bank, category and distance.
+func TestMatchShownOnTimeline(t *testing.T) {
+	e := timelineEntryOf(canopy.Event{Kind: canopy.EventMatched, Data: map[string]string{
+		"bank": "hotline-fr", "category": "csam", "algorithm": "pdq", "distance": "4"}})
+	for _, want := range []string{"bank hotline-fr", "algorithm pdq", "distance 4", "category: "} {
+		if !strings.Contains(e.Detail, want) {
+			t.Errorf("detail %q lacks %q", e.Detail, want)
+		}
+	}
+}
