@@ -3,28 +3,19 @@ package bank
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/canopy-org/canopy"
 	"github.com/canopy-org/canopy/internal/audit"
-	"github.com/canopy-org/canopy/internal/seal"
+	"github.com/canopy-org/canopy/internal/audit/audittest"
 	"github.com/canopy-org/canopy/internal/store"
 	"github.com/canopy-org/canopy/internal/store/storetest"
 )
 
 func newService(t *testing.T, db *store.DB) *Service {
-	id, err := seal.LoadOrCreateIdentity(filepath.Join(t.TempDir(), "node.key"), "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	log, err := audit.Open(context.Background(), db, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { log.Close() })
+	log := audittest.Open(t, db)
 	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 	return &Service{DB: db, Audit: log, Now: func() time.Time { return now }}
 }

@@ -3,13 +3,13 @@ package intake_test
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/canopy-org/canopy"
 	"github.com/canopy-org/canopy/internal/audit"
+	"github.com/canopy-org/canopy/internal/audit/audittest"
 	"github.com/canopy-org/canopy/internal/intake"
 	"github.com/canopy-org/canopy/internal/seal"
 	"github.com/canopy-org/canopy/internal/store"
@@ -21,15 +21,7 @@ func newService(t testing.TB, db *store.DB) *intake.Service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := seal.LoadOrCreateIdentity(filepath.Join(t.TempDir(), "node.key"), "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	log, err := audit.Open(context.Background(), db, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { log.Close() })
+	log := audittest.Open(t, db)
 	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 	return &intake.Service{DB: db, Keys: keys, Audit: log, Now: func() time.Time { now = now.Add(time.Second); return now }}
 }

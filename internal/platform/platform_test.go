@@ -3,13 +3,13 @@ package platform
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/canopy-org/canopy"
 	"github.com/canopy-org/canopy/internal/audit"
+	"github.com/canopy-org/canopy/internal/audit/audittest"
 	"github.com/canopy-org/canopy/internal/intake"
 	"github.com/canopy-org/canopy/internal/seal"
 	"github.com/canopy-org/canopy/internal/store"
@@ -18,15 +18,7 @@ import (
 
 func newService(t *testing.T, db *store.DB, now *time.Time) *Service {
 	keys, _ := seal.New(bytes.Repeat([]byte{4}, seal.KeySize))
-	id, err := seal.LoadOrCreateIdentity(filepath.Join(t.TempDir(), "node.key"), "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	log, err := audit.Open(context.Background(), db, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { log.Close() })
+	log := audittest.Open(t, db)
 	clock := func() time.Time { return *now }
 	return &Service{DB: db, Keys: keys, Audit: log, Now: clock,
 		Intake: &intake.Service{DB: db, Keys: keys, Audit: log, Now: clock}}

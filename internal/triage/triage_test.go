@@ -3,13 +3,13 @@ package triage_test
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/canopy-org/canopy"
 	"github.com/canopy-org/canopy/internal/audit"
+	"github.com/canopy-org/canopy/internal/audit/audittest"
 	"github.com/canopy-org/canopy/internal/intake"
 	"github.com/canopy-org/canopy/internal/seal"
 	"github.com/canopy-org/canopy/internal/store"
@@ -28,15 +28,7 @@ type env struct {
 
 func newEnv(t testing.TB, db *store.DB) *env {
 	keys, _ := seal.New(bytes.Repeat([]byte{9}, seal.KeySize))
-	id, err := seal.LoadOrCreateIdentity(filepath.Join(t.TempDir(), "node.key"), "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	log, err := audit.Open(context.Background(), db, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { log.Close() })
+	log := audittest.Open(t, db)
 	e := &env{t: t, now: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC), db: db, log: log}
 	clock := func() time.Time { return e.now }
 	e.intake = &intake.Service{DB: db, Keys: keys, Audit: log, Now: clock}
