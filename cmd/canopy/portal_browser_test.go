@@ -11,6 +11,7 @@ import (
 
 	"github.com/canopy-org/canopy"
 	"github.com/canopy-org/canopy/internal/store"
+	"github.com/canopy-org/canopy/internal/web/browsertest"
 )
 
 // TestPortalInBrowser drives the reporting portal end to end in headless
@@ -32,7 +33,7 @@ func TestPortalInBrowser(t *testing.T) {
 	} {
 		name := tc.lang + map[bool]string{true: "-js", false: "-nojs"}[tc.scripts]
 		t.Run(name, func(t *testing.T) {
-			ctx := newBrowser(t, tc.scripts)
+			ctx := browsertest.New(t, tc.scripts)
 			off := !tc.scripts
 			must := func(steps ...chromedp.Action[chromedp.Void]) {
 				t.Helper()
@@ -56,7 +57,7 @@ func TestPortalInBrowser(t *testing.T) {
 			if got := attr("html", "dir"); got != tc.dir {
 				t.Fatalf("html dir = %q", got)
 			}
-			checkAxe(t, ctx, name+" form", off)
+			browsertest.CheckAxe(t, ctx, name+" form", off)
 
 			// Saying a child is in danger shows the emergency guidance at
 			// once, with or without scripts.
@@ -82,7 +83,7 @@ func TestPortalInBrowser(t *testing.T) {
 			if err != nil || !strings.Contains(desc, "post my photos") {
 				t.Fatalf("description lost after an error: %q %v", desc, err)
 			}
-			checkAxe(t, ctx, name+" form with errors", off)
+			browsertest.CheckAxe(t, ctx, name+" form with errors", off)
 			must(chromedp.Click(chromedp.CSS("#contact-anon")),
 				chromedp.Click(chromedp.CSS(`form[action="/report"] button[type=submit]`)),
 				chromedp.WaitVisible(chromedp.CSS("p.code")),
@@ -101,7 +102,7 @@ func TestPortalInBrowser(t *testing.T) {
 			if err != nil || hidden.Exists != off {
 				t.Fatalf("copy button hidden=%v with scripts %v (%v)", hidden.Exists, tc.scripts, err)
 			}
-			checkAxe(t, ctx, name+" receipt", off)
+			browsertest.CheckAxe(t, ctx, name+" receipt", off)
 
 			// The follow-up, with the receipt typed in lower case.
 			must(chromedp.Navigate(m.URL()+"/followup?lang="+tc.lang),
@@ -109,7 +110,7 @@ func TestPortalInBrowser(t *testing.T) {
 				chromedp.Click(chromedp.CSS(`form[action="/followup"] button[type=submit]`)),
 				chromedp.WaitVisible(chromedp.CSS(".status-name")),
 			)
-			checkAxe(t, ctx, name+" follow-up", off)
+			browsertest.CheckAxe(t, ctx, name+" follow-up", off)
 			must(chromedp.SendKeys(chromedp.CSS("#body"), "He has a second account too."),
 				chromedp.Click(chromedp.CSS(`form[action="/followup/message"] button[type=submit]`)),
 				chromedp.WaitVisible(chromedp.CSS("ol.messages")),
@@ -139,7 +140,7 @@ func TestPortalInBrowser(t *testing.T) {
 // the neutral site, replacing itself in the history rather than adding an
 // entry the back button would return to.
 func testLeave(t *testing.T, m *Main) {
-	ctx := newBrowser(t, true)
+	ctx := browsertest.New(t, true)
 	if err := chromedp.Do(ctx, chromedp.Navigate(m.URL()+"/"), chromedp.Navigate(m.URL()+"/safety"),
 		chromedp.WaitVisible(chromedp.CSS("#leave"))); err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"github.com/canopy-org/canopy/internal/intake"
 	"github.com/canopy-org/canopy/internal/staff"
 	"github.com/canopy-org/canopy/internal/store"
+	"github.com/canopy-org/canopy/internal/web/browsertest"
 )
 
 // totp computes an RFC 6238 code (HMAC-SHA-1, 30-second steps, six
@@ -88,7 +89,7 @@ func TestWorkspaceInBrowser(t *testing.T) {
 	}
 	base := m.public
 
-	ctx := newBrowser(t, true)
+	ctx := browsertest.New(t, true)
 	must := func(steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, steps...); err != nil {
@@ -113,12 +114,12 @@ func TestWorkspaceInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form[action="/staff/login"] button`)),
 		chromedp.WaitVisible(chromedp.CSS("#code")),
 	)
-	checkAxe(t, ctx, "second factor", false)
+	browsertest.CheckAxe(t, ctx, "second factor", false)
 	must(chromedp.SendKeys(chromedp.CSS("#code"), totp(secret, time.Now())),
 		chromedp.Submit(chromedp.CSS("#code")),
 		chromedp.WaitVisible(chromedp.CSS("table.queue")),
 	)
-	checkAxe(t, ctx, "queue", false)
+	browsertest.CheckAxe(t, ctx, "queue", false)
 	queue, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("table.queue")))
 	if strings.Contains(queue, "He wants money") {
 		t.Fatal("the queue shows report content")
@@ -126,7 +127,7 @@ func TestWorkspaceInBrowser(t *testing.T) {
 	must(chromedp.Click(chromedp.CSS("table.queue tbody a")),
 		chromedp.WaitVisible(chromedp.CSS(`form[action$="/open"] button`)),
 	)
-	checkAxe(t, ctx, "report", false)
+	browsertest.CheckAxe(t, ctx, "report", false)
 	must(chromedp.Click(chromedp.CSS(`form[action$="/open"] button`)),
 		chromedp.WaitVisible(chromedp.CSS("#description")),
 	)
@@ -134,7 +135,7 @@ func TestWorkspaceInBrowser(t *testing.T) {
 	if !strings.Contains(desc, "post my photos") {
 		t.Fatalf("opened description %q", desc)
 	}
-	checkAxe(t, ctx, "opened report", false)
+	browsertest.CheckAxe(t, ctx, "opened report", false)
 	must(chromedp.Click(chromedp.CSS(`form[action$="/claim"] button`)))
 	done("claimed")
 	must(chromedp.WaitVisible(chromedp.CSS(`form[action$="/assess"] button`)))
@@ -146,7 +147,7 @@ func TestWorkspaceInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form[action$="/assess"] button`)),
 	)
 	done("assessed")
-	checkAxe(t, ctx, "decided report", false)
+	browsertest.CheckAxe(t, ctx, "decided report", false)
 	must(chromedp.SendKeys(chromedp.CSS("#body"), "Thank you for telling us. We have passed this to the police."),
 		chromedp.Click(chromedp.CSS(`form[action$="/message"] button`)),
 	)

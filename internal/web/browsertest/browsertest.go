@@ -1,0 +1,103 @@
+// Package browsertest drives Debian's headless Chromium from Go tests and
+// checks pages with axe-core, which ships inside it so nothing is fetched
+// at test time. The portal's and the workspace's browser tests share it.
+// Without Chromium a test is skipped, except under CI (CI=true), where
+// that is a failure.
+package browsertest
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+)
+
+//go:embed axe.min.js
+var axeSource string
+
+// New starts headless Chromium for one test and returns its tab, with
+// scripts on or off, in a window of width×height (a small phone by
+// default).
+func New(t *testing.T, scripts bool, size ...int) context.Context {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("browser tests are not short")
+	}
+	path := os.Getenv("CANOPY_CHROMIUM")
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if path != "" {
+			break
+		}
+		path, _ = exec.LookPath(name)
+	}
+	if path == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("chromium is required under CI (apt-get install chromium)")
+		}
+		t.Skip("chromium not found; set CANOPY_CHROMIUM")
+	}
+	w, h := 390, 844
+	if len(size) == 2 {
+		w, h = size[0], size[1]
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
+		// The network is closed: background fetches would only fail.
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(w, h))
+	ctx, cancel := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: !scripts}); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+type violation struct {
+	ID     string `json:"id"`
+	Impact string `json:"impact"`
+	Help   string `json:"help"`
+	Nodes  []struct {
+		Target []any  `json:"target"`
+		HTML   string `json:"html"`
+	} `json:"nodes"`
+}
+
+// CheckAxe runs axe-core in the current page and fails the test on any
+// serious or critical violation of WCAG 2.x A and AA; lesser ones are
+// logged. axe needs scripts, so in a tab that has them off it switches
+// them on for the check and off again after; the page itself was rendered
+// without them.
+func CheckAxe(t *testing.T, ctx context.Context, page string, scriptsOff bool) {
+	t.Helper()
+	if scriptsOff {
+		chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: false})
+		defer chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](axeSource+";true")); err != nil {
+		t.Fatalf("%s: inject axe: %v", page, err)
+	}
+	run := `axe.run(document, {runOnly: {type: "tag", values: ["wcag2a","wcag2aa","wcag21a","wcag21aa","wcag22aa","best-practice"]}, resultTypes: ["violations"]})
+		.then(r => r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map(n => ({target: n.target, html: n.html}))})))`
+	out, err := chromedp.Run(ctx, chromedp.Evaluate[[]violation](run, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("%s: run axe: %v", page, err)
+	}
+	for _, v := range out {
+		b, _ := json.Marshal(v.Nodes)
+		if v.Impact == "serious" || v.Impact == "critical" {
+			t.Errorf("%s: axe %s (%s): %s at %s", page, v.ID, v.Impact, v.Help, b)
+		} else {
+			t.Logf("%s: axe %s (%s): %s at %s", page, v.ID, v.Impact, v.Help, b)
+		}
+	}
+}
