@@ -271,7 +271,7 @@ func TestPermissions(t *testing.T) {
 		}
 	}
 
-	category := en.T("category.sextortion.name")
+	category := categoryName("sextortion")
 	callers := append([]canopy.Role{""}, canopy.Roles...)
 	summary := map[string][]string{}
 	for _, role := range callers {

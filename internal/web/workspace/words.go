@@ -44,9 +44,27 @@ var funcs = template.FuncMap{
 	"add":  func(a, b int) int { return a + b },
 }
 
+// categoryTerms are the professional terms for the categories, in the
+// Luxembourg Guidelines' words; the portal's plain-language names, written
+// for children, follow them where space allows.
+var categoryTerms = map[string]string{
+	"csam":                   "Child sexual abuse material",
+	"grooming":               "Grooming",
+	"sextortion":             "Sexual extortion",
+	"livestream":             "Live-streamed abuse",
+	"shared_without_consent": "Self-generated imagery shared without consent",
+	"trafficking":            "Trafficking, incl. in travel and tourism",
+	"obscene_to_child":       "Obscene material sent to a child",
+	"misleading_content":     "Misleading names, words or images",
+	"other":                  "Other",
+}
+
 func categoryName(code string) string {
 	if code == "" {
 		return "Not given"
+	}
+	if t, ok := categoryTerms[code]; ok {
+		return t
 	}
 	return en.T("category." + code + ".name")
 }
