@@ -14,9 +14,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/canopy-org/canopy"
 	"github.com/canopy-org/canopy/internal/api"
 	"github.com/canopy-org/canopy/internal/audit"
 	"github.com/canopy-org/canopy/internal/bank"
@@ -54,6 +56,9 @@ type Main struct {
 	// address makes cookies Secure. Empty means http://localhost and the
 	// port the node listens on.
 	PublicURL string
+	// Jurisdictions are the ISO 3166-1 codes the node serves; staff are
+	// scoped to them.
+	Jurisdictions []string
 	// LeaveURL is where the portal's "Leave this site" control goes: a
 	// neutral page that looks like ordinary browsing.
 	LeaveURL string
@@ -99,6 +104,17 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.Addr, "addr", m.Addr, "address to listen on")
 	fs.StringVar(&m.DataDir, "data", m.DataDir, "data directory: master key, and the SQLite database unless CANOPY_DATABASE_URL is set")
 	fs.StringVar(&m.Name, "name", m.Name, "the node's name in its signatures; keep it once chosen")
+	fs.Func("jurisdictions", "comma-separated ISO 3166-1 codes the node serves, such as FR,BE (default: any)", func(v string) error {
+		m.Jurisdictions = nil
+		for _, j := range strings.Split(v, ",") {
+			j = strings.ToUpper(strings.TrimSpace(j))
+			if !canopy.IsCountry(j) {
+				return fmt.Errorf("%q is not an ISO 3166-1 alpha-2 code", j)
+			}
+			m.Jurisdictions = append(m.Jurisdictions, j)
+		}
+		return nil
+	})
 	fs.StringVar(&m.LeaveURL, "leave-url", m.LeaveURL, "where the portal's Leave this site control goes (default a weather search)")
 	fs.StringVar(&m.PublicURL, "public-url", m.PublicURL, "the address people reach the node at (default http://localhost:PORT)")
 	fs.DurationVar(&m.UrgentSLA, "sla-urgent", m.UrgentSLA, "first-look deadline for reports flagged urgent")
@@ -156,7 +172,7 @@ func (m *Main) open(ctx context.Context) error {
 	m.Banks = &bank.Service{DB: db, Audit: m.Audit, Now: m.Now, Matcher: m.Matcher}
 	m.Intake = &intake.Service{DB: db, Keys: keys, Audit: m.Audit, Now: m.Now, Matcher: m.Matcher}
 	m.Platform = &platform.Service{DB: db, Keys: keys, Audit: m.Audit, Intake: m.Intake, Now: m.Now}
-	m.Staff = &staff.Service{DB: db, Keys: keys, Audit: m.Audit, Now: m.Now, Issuer: "Canopy " + m.Name}
+	m.Staff = &staff.Service{DB: db, Keys: keys, Audit: m.Audit, Now: m.Now, Issuer: "Canopy " + m.Name, Jurisdictions: m.Jurisdictions}
 	m.Triage = &triage.Service{DB: db, Keys: keys, Audit: m.Audit, Now: m.Now, UrgentSLA: m.UrgentSLA, SLA: m.SLA}
 	return nil
 }

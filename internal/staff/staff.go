@@ -49,6 +49,9 @@ type Service struct {
 	Now   func() time.Time
 	// Issuer names the node in authenticator apps.
 	Issuer string
+	// Jurisdictions are the ISO 3166-1 codes the node serves. A member's
+	// own jurisdictions must be among them; empty means any.
+	Jurisdictions []string
 	// IdleTimeout and AbsoluteTimeout end sessions; zero means the
 	// defaults.
 	IdleTimeout     time.Duration
@@ -100,7 +103,7 @@ type AccountInput struct {
 	Jurisdictions []string
 }
 
-func (in *AccountInput) validate() error {
+func (in *AccountInput) validate(served []string) error {
 	in.Email = strings.ToLower(strings.TrimSpace(in.Email))
 	in.Name = strings.TrimSpace(in.Name)
 	if a, err := mail.ParseAddress(in.Email); err != nil || a.Address != in.Email || len(in.Email) > 254 {
@@ -116,6 +119,9 @@ func (in *AccountInput) validate() error {
 		in.Jurisdictions[i] = strings.ToUpper(strings.TrimSpace(j))
 		if !canopy.IsCountry(in.Jurisdictions[i]) {
 			return invalid("jurisdictions", "error.country.unknown")
+		}
+		if len(served) > 0 && !slices.Contains(served, in.Jurisdictions[i]) {
+			return invalid("jurisdictions", "error.jurisdiction.not_served")
 		}
 	}
 	slices.Sort(in.Jurisdictions)
@@ -161,7 +167,7 @@ func (s *Service) CheckToken(ctx context.Context, purpose, token string) error {
 func (s *Service) Setup(ctx context.Context, token string, in AccountInput, password string) (string, error) {
 	in.Role = canopy.RoleAdministrator
 	in.Jurisdictions = nil
-	if err := in.validate(); err != nil {
+	if err := in.validate(s.Jurisdictions); err != nil {
 		return "", err
 	}
 	if key := passwordProblem(password, in.Email); key != "" {
@@ -192,7 +198,7 @@ func (s *Service) Setup(ctx context.Context, token string, in AccountInput, pass
 // link (valid three days): they choose a password and add a second factor.
 // It returns the account and the link's secret.
 func (s *Service) Invite(ctx context.Context, by audit.Actor, in AccountInput) (*canopy.Account, string, error) {
-	if err := in.validate(); err != nil {
+	if err := in.validate(s.Jurisdictions); err != nil {
 		return nil, "", err
 	}
 	a := &store.StoredAccount{Account: canopy.Account{ID: canopy.NewID(), Email: in.Email, Name: in.Name, Role: in.Role,

@@ -236,6 +236,11 @@ func TestInviteAndDisable(t *testing.T) {
 		if strings.Join(acct.Jurisdictions, ",") != "BE,FR" {
 			t.Fatalf("jurisdictions %v", acct.Jurisdictions)
 		}
+		// A node that serves France and Belgium takes no member for Spain.
+		s.Jurisdictions = []string{"BE", "FR"}
+		if _, _, err := s.Invite(ctx, by, AccountInput{Email: "es@example.org", Role: canopy.RoleAnalyst, Jurisdictions: []string{"ES"}}); canopy.ErrorCode(err) != canopy.EINVALID {
+			t.Fatalf("jurisdiction the node does not serve: %v", err)
+		}
 		if _, _, err := s.Invite(ctx, by, AccountInput{Email: "ANALYST@example.org", Role: canopy.RoleAnalyst}); canopy.ErrorCode(err) != canopy.ECONFLICT {
 			t.Fatalf("duplicate email: %v", err)
 		}
