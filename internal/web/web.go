@@ -12,6 +12,7 @@ import (
 	"github.com/canopy-org/canopy/internal/limit"
 	"github.com/canopy-org/canopy/internal/web/accesslog"
 	"github.com/canopy-org/canopy/internal/web/assets"
+	"github.com/canopy-org/canopy/internal/web/secure"
 )
 
 // Config is what the portal needs from the node.
@@ -121,37 +122,13 @@ func newServer(cfg Config) (*server, error) {
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(s.crossOrigin))
-	s.handler = accesslog.Handler(s.log, "portal", securityHeaders(cop.Handler(mux)))
+	s.handler = accesslog.Handler(s.log, "portal", secure.Headers(cop.Handler(mux)))
 	return s, nil
 }
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)
 }
-
-// securityHeaders sets, on every response, the headers that keep the
-// portal from being framed, sniffed, leaked through a Referer or cached on
-// a shared computer. Static assets override Cache-Control; nothing else
-// does.
-func securityHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		h.Set("Cross-Origin-Resource-Policy", "same-origin")
-		h.Set("Cache-Control", "no-store")
-		next.ServeHTTP(w, r)
-	})
-}
-
-// contentSecurityPolicy allows nothing but the portal's own script, style
-// and images: no inline code, no other host, no framing.
-const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
-	"form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 // post wraps a form handler with what every POST needs, in order: a cap on
 // the body, the parsed form, the rate limit and the anti-forgery token.

@@ -17,6 +17,7 @@ import (
 	"github.com/canopy-org/canopy/internal/triage"
 	"github.com/canopy-org/canopy/internal/web/accesslog"
 	"github.com/canopy-org/canopy/internal/web/assets"
+	"github.com/canopy-org/canopy/internal/web/secure"
 )
 
 // Config is what the workspace needs from the node.
@@ -154,7 +155,7 @@ func newServer(cfg Config) (*server, error) {
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(s.crossOrigin))
-	s.handler = accesslog.Handler(s.log, "workspace", securityHeaders(s.setupGate(cop.Handler(mux))))
+	s.handler = accesslog.Handler(s.log, "workspace", secure.Headers(s.setupGate(cop.Handler(mux))))
 	return s, nil
 }
 
@@ -162,33 +163,10 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)
 }
 
-// contentSecurityPolicy is the portal's: nothing but the workspace's own
-// script, style and images, no inline code, no framing.
-const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
-	"form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-
 // passkeyPolicy is the policy of the pages that offer passkeys: staff.js
 // must fetch the ceremony's options from the node, which default-src
 // 'none' forbids. It may connect to the node and nowhere else.
-const passkeyPolicy = contentSecurityPolicy + "; connect-src 'self'"
-
-// securityHeaders sets the headers every response carries. Static assets
-// override Cache-Control; nothing else does: staff pages hold report
-// details and must not stay in a browser's cache.
-func securityHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		h.Set("Cross-Origin-Resource-Policy", "same-origin")
-		h.Set("Cache-Control", "no-store")
-		next.ServeHTTP(w, r)
-	})
-}
+const passkeyPolicy = secure.Policy + "; connect-src 'self'"
 
 // setupGate answers every page but the set-up page and the static files
 // with an explanation while the node has no staff at all.
