@@ -2,10 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/binary"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -16,21 +12,10 @@ import (
 	"github.com/canopy-org/canopy/internal/audit"
 	"github.com/canopy-org/canopy/internal/intake"
 	"github.com/canopy-org/canopy/internal/staff"
+	"github.com/canopy-org/canopy/internal/staff/stafftest"
 	"github.com/canopy-org/canopy/internal/store"
 	"github.com/canopy-org/canopy/internal/web/browsertest"
 )
-
-// totp computes an RFC 6238 code (HMAC-SHA-1, 30-second steps, six
-// digits), as an authenticator app would.
-func totp(secret []byte, t time.Time) string {
-	var msg [8]byte
-	binary.BigEndian.PutUint64(msg[:], uint64(t.Unix()/30))
-	m := hmac.New(sha1.New, secret)
-	m.Write(msg[:])
-	sum := m.Sum(nil)
-	off := sum[len(sum)-1] & 0x0f
-	return fmt.Sprintf("%06d", (binary.BigEndian.Uint32(sum[off:off+4])&0x7fffffff)%1_000_000)
-}
 
 // enrolAnalyst makes an analyst with TOTP through the staff service, as
 // the set-up and invitation pages would, and returns their email,
@@ -50,7 +35,7 @@ func enrolAnalyst(t *testing.T, m *Main) (string, string, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Staff.ConfirmTOTP(ctx, adminSess, ticket, totp(secret, time.Now())); err != nil {
+	if _, err := m.Staff.ConfirmTOTP(ctx, adminSess, ticket, stafftest.Code(secret, time.Now())); err != nil {
 		t.Fatal(err)
 	}
 	admin, _, _ := m.Staff.Authenticate(ctx, adminSess)
@@ -68,7 +53,7 @@ func enrolAnalyst(t *testing.T, m *Main) (string, string, []byte) {
 	}
 	// A code of the previous step, so the browser's sign-in below uses a
 	// fresh one: a code is never accepted twice.
-	if _, err := m.Staff.ConfirmTOTP(ctx, sess, ticket, totp(secret, time.Now().Add(-30*time.Second))); err != nil {
+	if _, err := m.Staff.ConfirmTOTP(ctx, sess, ticket, stafftest.Code(secret, time.Now().Add(-30*time.Second))); err != nil {
 		t.Fatal(err)
 	}
 	return "ana@hotline.example", "analyst passphrase", secret
@@ -115,7 +100,7 @@ func TestWorkspaceInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#code")),
 	)
 	browsertest.CheckAxe(t, ctx, "second factor", false)
-	must(chromedp.SendKeys(chromedp.CSS("#code"), totp(secret, time.Now())),
+	must(chromedp.SendKeys(chromedp.CSS("#code"), stafftest.Code(secret, time.Now())),
 		chromedp.Submit(chromedp.CSS("#code")),
 		chromedp.WaitVisible(chromedp.CSS("table.queue")),
 	)

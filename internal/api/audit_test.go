@@ -3,10 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha1"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -28,6 +25,7 @@ import (
 	"github.com/canopy-org/canopy/internal/intake"
 	"github.com/canopy-org/canopy/internal/seal"
 	"github.com/canopy-org/canopy/internal/staff"
+	"github.com/canopy-org/canopy/internal/staff/stafftest"
 	"github.com/canopy-org/canopy/internal/store"
 	"github.com/canopy-org/canopy/internal/store/storetest"
 )
@@ -68,31 +66,6 @@ func (c *fakeClock) add(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
-}
-
-// totp is the code of an authenticator app (RFC 6238 with the usual
-// parameters): HMAC-SHA-1 of the 30-second step, truncated as RFC 4226
-// §5.3 says, six digits.
-func totp(secret []byte, at time.Time) string {
-	var msg [8]byte
-	binary.BigEndian.PutUint64(msg[:], uint64(at.Unix()/30))
-	m := hmac.New(sha1.New, secret)
-	m.Write(msg[:])
-	sum := m.Sum(nil)
-	off := sum[len(sum)-1] & 0x0f
-	n := binary.BigEndian.Uint32(sum[off:off+4]) & 0x7fffffff
-	return fmt.Sprintf("%06d", n%1_000_000)
-}
-
-// TestTOTPHelper checks the test's own TOTP against RFC 6238 appendix B
-// (eight digits there; the last six are the code).
-func TestTOTPHelper(t *testing.T) {
-	secret := []byte("12345678901234567890")
-	for unix, want := range map[int64]string{59: "287082", 1111111109: "081804", 1234567890: "005924", 2000000000: "279037"} {
-		if got := totp(secret, time.Unix(unix, 0)); got != want {
-			t.Errorf("totp at %d = %s, want %s", unix, got, want)
-		}
-	}
 }
 
 func newAuditEnv(t *testing.T, db *store.DB) *auditEnv {
@@ -147,7 +120,7 @@ func (ae *auditEnv) enrol(m *member, sess string) {
 	if err != nil {
 		ae.t.Fatal(err)
 	}
-	if _, err := ae.staff.ConfirmTOTP(ae.ctx, sess, ticket, totp(secret, ae.clock.now())); err != nil {
+	if _, err := ae.staff.ConfirmTOTP(ae.ctx, sess, ticket, stafftest.Code(secret, ae.clock.now())); err != nil {
 		ae.t.Fatal(err)
 	}
 	a, _, err := ae.staff.Authenticate(ae.ctx, sess)
@@ -183,7 +156,7 @@ func (ae *auditEnv) signIn(m member) string {
 	if err != nil {
 		ae.t.Fatal(err)
 	}
-	if err := ae.staff.SecondFactor(ae.ctx, sess, totp(m.secret, ae.clock.now())); err != nil {
+	if err := ae.staff.SecondFactor(ae.ctx, sess, stafftest.Code(m.secret, ae.clock.now())); err != nil {
 		ae.t.Fatal(err)
 	}
 	return sess

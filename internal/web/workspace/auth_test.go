@@ -14,6 +14,7 @@ import (
 
 	"github.com/canopy-org/canopy"
 	"github.com/canopy-org/canopy/internal/staff"
+	"github.com/canopy-org/canopy/internal/staff/stafftest"
 	"github.com/canopy-org/canopy/internal/store"
 	"github.com/canopy-org/canopy/internal/store/storetest"
 )
@@ -23,7 +24,7 @@ import (
 func TestTOTPVectors(t *testing.T) {
 	secret := []byte("12345678901234567890")
 	for unix, want := range map[int64]string{59: "287082", 1111111109: "081804", 1234567890: "005924", 2000000000: "279037"} {
-		if got := totp(secret, time.Unix(unix, 0)); got != want {
+		if got := stafftest.Code(secret, time.Unix(unix, 0)); got != want {
 			t.Errorf("T=%d: %s, want %s", unix, got, want)
 		}
 	}
@@ -113,7 +114,7 @@ func TestSetupAndEnrolment(t *testing.T) {
 	}
 	ticket := hidden(t, body, "ticket")
 	wrong := "000000"
-	if totp(secret, e.clock.now()) == wrong {
+	if stafftest.Code(secret, e.clock.now()) == wrong {
 		wrong = "111111"
 	}
 	resp, body = b.post("/staff/enrol", url.Values{"ticket": {ticket}, "secret": {hidden(t, body, "secret")}, "code": {wrong}})
@@ -122,7 +123,7 @@ func TestSetupAndEnrolment(t *testing.T) {
 		t.Fatalf("wrong code at enrolment: %d\n%s", resp.StatusCode, body)
 	}
 	resp, body = b.post("/staff/enrol", url.Values{"ticket": {hidden(t, body, "ticket")}, "secret": {hidden(t, body, "secret")},
-		"code": {totp(secret, e.clock.now())}})
+		"code": {stafftest.Code(secret, e.clock.now())}})
 	codes := regexp.MustCompile(`<li><code>([0-9A-Z-]+)</code></li>`).FindAllStringSubmatch(body, -1)
 	if resp.StatusCode != http.StatusOK || len(codes) != 10 || resp.Header.Get("Cache-Control") != "no-store" ||
 		!strings.Contains(body, `href="/staff/accounts"`) {
@@ -285,7 +286,7 @@ func TestLoginFailuresAreGeneric(t *testing.T) {
 	}
 	b.token = ""
 	b.get("/staff/login/factor")
-	code := totp(analyst.secret, e.clock.now())
+	code := stafftest.Code(analyst.secret, e.clock.now())
 	wrong := "123456"
 	if wrong == code {
 		wrong = "654321"

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
@@ -30,6 +28,7 @@ import (
 	"github.com/canopy-org/canopy/internal/intake"
 	"github.com/canopy-org/canopy/internal/seal"
 	"github.com/canopy-org/canopy/internal/staff"
+	"github.com/canopy-org/canopy/internal/staff/stafftest"
 	"github.com/canopy-org/canopy/internal/store"
 	"github.com/canopy-org/canopy/internal/store/storetest"
 	"github.com/canopy-org/canopy/internal/triage"
@@ -52,19 +51,6 @@ func (c *fakeClock) add(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
-}
-
-// totp computes an RFC 6238 code (HMAC-SHA-1, 30-second steps, six
-// digits), independently of internal/staff.
-func totp(secret []byte, t time.Time) string {
-	var msg [8]byte
-	binary.BigEndian.PutUint64(msg[:], uint64(t.Unix()/30))
-	m := hmac.New(sha1.New, secret)
-	m.Write(msg[:])
-	sum := m.Sum(nil)
-	off := sum[len(sum)-1] & 0x0f
-	bin := binary.BigEndian.Uint32(sum[off:off+4]) & 0x7fffffff
-	return fmt.Sprintf("%06d", bin%1_000_000)
 }
 
 var testRP = staff.RelyingParty{ID: "hotline.example", Name: "Hotline", Origins: []string{"https://hotline.example"}}
@@ -199,7 +185,7 @@ func (e *env) enrolTOTP(sess string) *account {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	codes, err := e.staff.ConfirmTOTP(ctx, sess, ticket, totp(secret, e.clock.now()))
+	codes, err := e.staff.ConfirmTOTP(ctx, sess, ticket, stafftest.Code(secret, e.clock.now()))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -342,7 +328,7 @@ func (e *env) login(role canopy.Role) *browser {
 	if resp.StatusCode != http.StatusOK {
 		e.t.Fatalf("%s: factor page %d\n%s", role, resp.StatusCode, body)
 	}
-	resp, body = b.post("/staff/login/factor", url.Values{"code": {totp(m.secret, e.clock.now())}})
+	resp, body = b.post("/staff/login/factor", url.Values{"code": {stafftest.Code(m.secret, e.clock.now())}})
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != home(m.Account) {
 		e.t.Fatalf("%s: factor answered %d %s\n%s", role, resp.StatusCode, resp.Header.Get("Location"), body)
 	}
