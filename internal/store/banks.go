@@ -46,6 +46,11 @@ func (db *DB) BankByName(ctx context.Context, name string) (*canopy.Bank, error)
 	return scanBank(db.read.QueryRowContext(ctx, db.q(`SELECT `+bankColumns+` FROM banks WHERE name = $1`), name))
 }
 
+// BankByID returns the bank with the given id.
+func (db *DB) BankByID(ctx context.Context, id string) (*canopy.Bank, error) {
+	return scanBank(db.read.QueryRowContext(ctx, db.q(`SELECT `+bankColumns+` FROM banks WHERE id = $1`), id))
+}
+
 // Banks lists every bank by name.
 func (db *DB) Banks(ctx context.Context) ([]*canopy.Bank, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT `+bankColumns+` FROM banks ORDER BY name`)
@@ -71,8 +76,23 @@ func (db *DB) Banks(ctx context.Context) ([]*canopy.Bank, error) {
 // removing one it does not, changes nothing and is not returned.
 func (db *DB) ChangeBank(ctx context.Context, bankID string, changes []canopy.BankChange) ([]canopy.BankChange, error) {
 	var applied []canopy.BankChange
-	err := db.commit.do(ctx, func(tx *sql.Tx) error {
-		applied = applied[:0]
+	err := db.Update(ctx, func(tx *Tx) error {
+		var err error
+		applied, err = tx.ChangeBank(bankID, changes)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return applied, nil
+}
+
+// ChangeBank applies changes to a bank as DB.ChangeBank does, as part of
+// tx.
+func (t *Tx) ChangeBank(bankID string, changes []canopy.BankChange) ([]canopy.BankChange, error) {
+	db, tx := t.db, t.tx
+	var applied []canopy.BankChange
+	err := func() error {
 		for _, c := range changes {
 			e := c.BankEntry
 			labels := strings.Join(e.Labels, " ")
@@ -124,7 +144,7 @@ func (db *DB) ChangeBank(ctx context.Context, bankID string, changes []canopy.Ba
 			applied = append(applied, canopy.BankChange{Seq: seq, Op: c.Op, BankEntry: e})
 		}
 		return nil
-	})
+	}()
 	if err != nil {
 		return nil, err
 	}

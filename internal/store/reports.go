@@ -43,11 +43,19 @@ type SealedEvent struct {
 // its "received" event in one transaction, and returns only once that
 // transaction is durable.
 func (db *DB) CreateReport(ctx context.Context, r *SealedReport) error {
+	return db.Update(ctx, func(tx *Tx) error { return tx.CreateReport(r) })
+}
+
+// CreateReport stores a new report as DB.CreateReport does, as part of tx.
+// Events, beyond "received" and the matches, may follow in the same
+// transaction through ApplyEvents.
+func (t *Tx) CreateReport(r *SealedReport) error {
+	db, tx := t.db, t.tx
 	rep := &r.Report
 	if rep.ID == "" || len(r.ReceiptHash) == 0 || len(r.WrappedKey) == 0 {
 		return fmt.Errorf("store: create report: id, receipt hash and key are required")
 	}
-	err := db.commit.do(ctx, func(tx *sql.Tx) error {
+	{
 		if _, err := db.exec(tx, `INSERT INTO reports
 			(id, received_at, channel, reporter, category, flags, child_country, language, receipt_hash, content)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
@@ -88,8 +96,7 @@ func (db *DB) CreateReport(ctx context.Context, r *SealedReport) error {
 			st.Apply(e)
 		}
 		return db.putState(tx, st, true)
-	})
-	return err
+	}
 }
 
 const reportColumns = `r.id, r.received_at, r.channel, r.reporter, r.category, r.flags, r.child_country,

@@ -49,13 +49,16 @@ func timeOrZero(us int64) time.Time {
 // putState writes a report's triage projection.
 func (db *DB) putState(tx *sql.Tx, s canopy.TriageState, insert bool) error {
 	args := []any{s.ReportID, micros(s.Received), s.Urgent, s.Matched, s.Jurisdiction, s.Category, s.Stage, s.ClaimedBy,
-		microsOrZero(s.FirstLook), microsOrZero(s.Decided), s.Outcome, s.Reviewed, s.MergedInto}
+		microsOrZero(s.FirstLook), microsOrZero(s.Decided), s.Outcome, s.Reviewed, s.MergedInto,
+		s.Route, s.Responsible, s.Basis, s.RoutePeer}
 	query := `UPDATE report_state SET received_at = $2, urgent = $3, matched = $4, jurisdiction = $5, category = $6,
-		stage = $7, claimed_by = $8, first_look_at = $9, decided_at = $10, outcome = $11, reviewed = $12, merged_into = $13
+		stage = $7, claimed_by = $8, first_look_at = $9, decided_at = $10, outcome = $11, reviewed = $12, merged_into = $13,
+		route = $14, responsible = $15, basis = $16, route_peer = $17
 		WHERE report_id = $1`
 	if insert {
 		query = `INSERT INTO report_state (report_id, received_at, urgent, matched, jurisdiction, category, stage, claimed_by,
-			first_look_at, decided_at, outcome, reviewed, merged_into) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
+			first_look_at, decided_at, outcome, reviewed, merged_into, route, responsible, basis, route_peer)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`
 	}
 	if _, err := db.exec(tx, query, args...); err != nil {
 		return fmt.Errorf("store: write triage state of %s: %w", s.ReportID, err)
@@ -64,13 +67,13 @@ func (db *DB) putState(tx *sql.Tx, s canopy.TriageState, insert bool) error {
 }
 
 const stateColumns = `report_id, received_at, urgent, matched, jurisdiction, category, stage, claimed_by,
-	first_look_at, decided_at, outcome, reviewed, merged_into`
+	first_look_at, decided_at, outcome, reviewed, merged_into, route, responsible, basis, route_peer`
 
 func scanState(row interface{ Scan(...any) error }) (*canopy.TriageState, error) {
 	var s canopy.TriageState
 	var received, look, decided int64
 	err := row.Scan(&s.ReportID, &received, &s.Urgent, &s.Matched, &s.Jurisdiction, &s.Category, &s.Stage, &s.ClaimedBy,
-		&look, &decided, &s.Outcome, &s.Reviewed, &s.MergedInto)
+		&look, &decided, &s.Outcome, &s.Reviewed, &s.MergedInto, &s.Route, &s.Responsible, &s.Basis, &s.RoutePeer)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, &canopy.Error{Code: canopy.ENOTFOUND, Key: "error.report.not_found"}
 	}
@@ -93,38 +96,50 @@ func (db *DB) TriageState(ctx context.Context, id string) (*canopy.TriageState, 
 // state is read under a row lock on PostgreSQL, and SQLite has only one
 // writer, so two staff acting at once cannot both pass the check.
 func (db *DB) ApplyEvents(ctx context.Context, reportID string, check func(*canopy.TriageState) error, events ...*SealedEvent) ([]int64, error) {
+	var ids []int64
+	err := db.Update(ctx, func(tx *Tx) error {
+		var err error
+		ids, err = tx.ApplyEvents(reportID, check, events...)
+		return err
+	})
+	return ids, err
+}
+
+// ApplyEvents does what DB.ApplyEvents does, as part of tx, and returns
+// the new events' ids and the report's state after them.
+func (t *Tx) ApplyEvents(reportID string, check func(*canopy.TriageState) error, events ...*SealedEvent) ([]int64, error) {
+	db, tx := t.db, t.tx
 	ids := make([]int64, len(events))
-	err := db.commit.do(ctx, func(tx *sql.Tx) error {
+	{
 		lock := ""
 		if db.dialect == Postgres {
 			lock = " FOR UPDATE"
 		}
 		st, err := scanState(tx.QueryRow(db.q(`SELECT `+stateColumns+` FROM report_state WHERE report_id = $1`+lock), reportID))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if check != nil {
 			if err := check(st); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		for i, e := range events {
 			if e.ReportID != reportID {
-				return fmt.Errorf("store: event for %s applied to %s", e.ReportID, reportID)
+				return nil, fmt.Errorf("store: event for %s applied to %s", e.ReportID, reportID)
 			}
 			st.Apply(e.Event)
 			st2, err := db.wstmt(tx, `INSERT INTO events (report_id, kind, at, actor, body, data)
 				VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if err := st2.QueryRow(e.ReportID, e.Kind, micros(e.At), e.Actor, e.SealedBody, encodeData(e.Data)).Scan(&ids[i]); err != nil {
-				return fmt.Errorf("store: append %s event to report %s: %w", e.Kind, e.ReportID, err)
+				return nil, fmt.Errorf("store: append %s event to report %s: %w", e.Kind, e.ReportID, err)
 			}
 		}
-		return db.putState(tx, *st, false)
-	})
-	return ids, err
+		return ids, db.putState(tx, *st, false)
+	}
 }
 
 // RebuildTriageState recomputes a report's triage state from its timeline
@@ -194,20 +209,23 @@ func (db *DB) Queue(ctx context.Context, f QueueFilter) ([]QueueRow, int, error)
 	defer rows.Close()
 	var out []QueueRow
 	for rows.Next() {
-		var q QueueRow
 		var flags string
-		var received, look, decided int64
-		s := &q.TriageState
-		if err := rows.Scan(&s.ReportID, &received, &s.Urgent, &s.Matched, &s.Jurisdiction, &s.Category, &s.Stage, &s.ClaimedBy,
-			&look, &decided, &s.Outcome, &s.Reviewed, &s.MergedInto, &flags); err != nil {
+		s, err := scanState(withExtra{rows, &flags})
+		if err != nil {
 			return nil, 0, fmt.Errorf("store: read queue: %w", err)
 		}
-		s.Received, s.FirstLook, s.Decided = fromMicros(received), timeOrZero(look), timeOrZero(decided)
-		q.Flags = strings.Fields(flags)
-		out = append(out, q)
+		out = append(out, QueueRow{TriageState: *s, Flags: strings.Fields(flags)})
 	}
 	return out, total, rows.Err()
 }
+
+// withExtra scans a row of state columns followed by more columns.
+type withExtra struct {
+	rows  *sql.Rows
+	extra *string
+}
+
+func (w withExtra) Scan(dest ...any) error { return w.rows.Scan(append(dest, w.extra)...) }
 
 func prefixed(p, cols string) string {
 	parts := strings.Split(cols, ",")

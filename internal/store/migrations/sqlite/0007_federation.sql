@@ -1,0 +1,103 @@
+-- Federation: peers, routing, and the messages between nodes.
+--
+-- Routing is part of the triage projection: where a report's responsible
+-- jurisdiction lies (route '' until the router has looked), so the
+-- router's backlog and the queue of reports no rule routes are both index
+-- scans.
+ALTER TABLE report_state ADD COLUMN route TEXT NOT NULL DEFAULT '';
+ALTER TABLE report_state ADD COLUMN responsible TEXT NOT NULL DEFAULT '';
+ALTER TABLE report_state ADD COLUMN basis TEXT NOT NULL DEFAULT '';
+ALTER TABLE report_state ADD COLUMN route_peer TEXT NOT NULL DEFAULT '';
+CREATE INDEX report_state_routing ON report_state (route, received_at) WHERE route IN ('', 'unrouted');
+
+-- Other nodes, known by their public keys.
+CREATE TABLE peers (
+	id             TEXT PRIMARY KEY,         -- local short name
+	name           TEXT NOT NULL,            -- the peer's own node name
+	url            TEXT NOT NULL,
+	signing_key    BLOB NOT NULL UNIQUE,     -- Ed25519 public key
+	encryption_key BLOB NOT NULL,            -- X25519 public key
+	jurisdictions  TEXT NOT NULL DEFAULT '', -- space-separated ISO 3166-1 codes
+	share          TEXT NOT NULL DEFAULT '', -- space-separated fields the peer may receive
+	banks          TEXT NOT NULL DEFAULT '', -- space-separated bank names the peer may subscribe to
+	state          TEXT NOT NULL,            -- active, suspended, removed
+	added_at       INTEGER NOT NULL,
+	added_by       TEXT NOT NULL
+) STRICT;
+
+-- Routing rules: a jurisdiction's reports go to a peer. auto refers them
+-- as soon as they are routed, without waiting for an analyst.
+CREATE TABLE routes (
+	jurisdiction TEXT PRIMARY KEY,
+	peer_id      TEXT NOT NULL REFERENCES peers (id),
+	auto         INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+-- Messages to peers, kept until delivered and then as a record. sealed is
+-- the payload encrypted to the peer's key: this node cannot read it back.
+CREATE TABLE outbox (
+	seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+	id           TEXT NOT NULL UNIQUE,
+	peer_id      TEXT NOT NULL REFERENCES peers (id),
+	kind         TEXT NOT NULL,
+	thread       TEXT NOT NULL,
+	n            INTEGER NOT NULL,           -- position in its thread, from 1
+	created_at   INTEGER NOT NULL,
+	sealed       BLOB NOT NULL,
+	delivered_at INTEGER NOT NULL DEFAULT 0,
+	attempts     INTEGER NOT NULL DEFAULT 0,
+	last_error   TEXT NOT NULL DEFAULT ''
+) STRICT;
+CREATE INDEX outbox_pending ON outbox (peer_id, seq) WHERE delivered_at = 0;
+
+-- The last message number of each thread, each way.
+CREATE TABLE threads (
+	peer_id  TEXT NOT NULL,
+	thread   TEXT NOT NULL,
+	outbound INTEGER NOT NULL,               -- 1: ours to the peer; 0: the peer's to us
+	last_n   INTEGER NOT NULL,
+	PRIMARY KEY (peer_id, thread, outbound)
+) STRICT;
+
+-- Every message accepted from a peer, by id: a message delivered twice
+-- takes effect once.
+CREATE TABLE inbox (
+	id          TEXT PRIMARY KEY,
+	peer_id     TEXT NOT NULL,
+	kind        TEXT NOT NULL,
+	thread      TEXT NOT NULL,
+	n           INTEGER NOT NULL,
+	received_at INTEGER NOT NULL
+) STRICT;
+
+-- Nonces of delivery attempts seen recently: the same signed bytes sent
+-- again are a replay.
+CREATE TABLE nonces (
+	nonce      BLOB PRIMARY KEY,
+	expires_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX nonces_expiry ON nonces (expires_at);
+
+-- Referrals both ways. id is chosen by the referring node and is the same
+-- on both sides.
+CREATE TABLE referrals (
+	peer_id    TEXT NOT NULL REFERENCES peers (id),
+	id         TEXT NOT NULL,
+	outbound   INTEGER NOT NULL,             -- 1: we referred it; 0: the peer referred it to us
+	report_id  TEXT NOT NULL REFERENCES reports (id),
+	created_at INTEGER NOT NULL,
+	status     TEXT NOT NULL DEFAULT '',
+	status_at  INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (peer_id, id, outbound)
+) STRICT;
+CREATE INDEX referrals_report ON referrals (report_id);
+
+-- Hash-bank subscriptions both ways.
+CREATE TABLE bank_subscriptions (
+	peer_id    TEXT NOT NULL REFERENCES peers (id),
+	bank       TEXT NOT NULL,                -- the bank's name at the publishing node
+	outbound   INTEGER NOT NULL,             -- 1: the peer takes our bank; 0: we take the peer's
+	local_bank TEXT NOT NULL DEFAULT '',     -- ours: the local bank's id (the mirror, or the one published)
+	cursor     INTEGER NOT NULL DEFAULT 0,   -- publisher: the last change sent
+	PRIMARY KEY (peer_id, bank, outbound)
+) STRICT;
