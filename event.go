@@ -20,6 +20,11 @@ const (
 	EventMerged          = "merged"      // a duplicate of Data["into"]
 	EventMergedFrom      = "merged_from" // Data["from"] was merged into this report
 	EventMatched         = "matched"     // a hash matched a bank: Data bank, category, algorithm, distance
+	// Cross-border events. Data always names the peer; "referral" is the
+	// referral's id, the same on both nodes.
+	EventRouted           = "routed"            // responsible jurisdiction decided: Data jurisdiction, basis, route, peer
+	EventReferralReceived = "referral_received" // this report arrived from a peer: Data peer, referral
+	EventReferralStatus   = "referral_status"   // a peer's status (Data direction "in") or ours to the origin ("out"): Data status, reason
 )
 
 // Event is one entry on a report's append-only timeline. The timeline is
@@ -65,6 +70,22 @@ func StatusOf(events []Event) string {
 			status = StatusContentRemoved
 		case EventNoFurtherAction:
 			status = StatusNoFurtherAction
+		case EventReferralStatus:
+			// What the receiving hotline did is what the reporter
+			// cares about: removal above all.
+			if e.Data["direction"] != "in" {
+				break
+			}
+			switch e.Data["status"] {
+			case ReferralActioned:
+				if status != StatusContentRemoved {
+					status = StatusActionTaken
+				}
+			case ReferralContentRemoved:
+				status = StatusContentRemoved
+			case ReferralRejected:
+				status = StatusInReview
+			}
 		}
 	}
 	if status == "" {

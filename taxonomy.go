@@ -87,6 +87,9 @@ func IsFlag(code string) bool { return contains(Flags, code) }
 // choose.
 func IsPublicReporter(code string) bool { return contains(PublicReporters, code) }
 
+// IsReporter reports whether code is any reporter kind.
+func IsReporter(code string) bool { return contains(Reporters, code) }
+
 func contains(list []string, s string) bool {
 	for _, v := range list {
 		if v == s {

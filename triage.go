@@ -37,6 +37,14 @@ type TriageState struct {
 	Outcome      string
 	Reviewed     bool
 	MergedInto   string
+	// Route is where routing sent the report (RouteLocal, RoutePeer,
+	// RouteUnrouted), or "" before routing. Responsible is the
+	// jurisdiction routing decided, Basis how (BasisHosting…), and
+	// RoutePeer the peer a routing rule names for it.
+	Route       string
+	Responsible string
+	Basis       string
+	RoutePeer   string
 }
 
 // NewTriageState is the state of a report just received.
@@ -93,5 +101,31 @@ func (s *TriageState) Apply(e Event) {
 	case EventMerged:
 		s.Stage = StageMerged
 		s.MergedInto = e.Data["into"]
+	case EventRouted:
+		s.Route, s.Responsible, s.Basis, s.RoutePeer = e.Data["route"], e.Data["jurisdiction"], e.Data["basis"], e.Data["peer"]
+		if s.Route == RouteLocal && s.Responsible != "" {
+			// Staff of a node serving several jurisdictions are scoped
+			// by them: a local route places the report in its own.
+			s.Jurisdiction = s.Responsible
+		}
+	case EventReferralStatus:
+		switch {
+		case e.Data["direction"] == "in" && e.Data["status"] == ReferralRejected:
+			// The peer sent it back: it is ours again to route.
+			s.Stage = StageReopened
+			s.Outcome = ""
+			s.Decided = time.Time{}
+			s.Reviewed = false
+			s.ClaimedBy = ""
+		case e.Data["direction"] == "out" && (e.Data["status"] == ReferralContentRemoved || e.Data["status"] == ReferralRejected):
+			if IsOpen(s.Stage) {
+				s.Stage = StageDecided
+				s.Decided = e.At
+				s.Outcome = OutcomeNoFurtherAction
+				if e.Data["status"] == ReferralContentRemoved {
+					s.Outcome = OutcomeTakedown
+				}
+			}
+		}
 	}
 }

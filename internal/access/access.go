@@ -30,6 +30,8 @@ const (
 	AccountManage Permission = "account.manage" // create, change and disable staff accounts
 	AuditRead     Permission = "audit.read"     // read the audit log and who opened what
 	OwnAccount    Permission = "account.own"    // manage one's own second factors and sessions
+	ReportRefer   Permission = "report.refer"   // choose a report's jurisdiction, refer it to a peer, answer a peer's referral
+	PeerManage    Permission = "peer.manage"    // add, change, suspend and remove peer nodes and routing rules
 )
 
 // Rule is one row of the matrix.
@@ -60,7 +62,9 @@ var Matrix = []Rule{
 	{ReportReview, "Review, confirm or reopen a decision", []canopy.Role{supervisor}},
 	{ReportMerge, "Merge duplicate reports", []canopy.Role{analyst, supervisor}},
 	{ReportMessage, "Write to an anonymous reporter", []canopy.Role{analyst, supervisor}},
+	{ReportRefer, "Choose a report's jurisdiction, refer it abroad, and answer referrals from abroad", []canopy.Role{analyst, supervisor, liaison}},
 	{AccountManage, "Create, change and disable staff accounts", []canopy.Role{admin}},
+	{PeerManage, "Add, change, suspend and remove peer nodes, routing rules and bank subscriptions", []canopy.Role{admin}},
 	{AuditRead, "Read the audit log and see who opened a report", []canopy.Role{auditor}},
 	{OwnAccount, "Manage one's own second factors and sessions", canopy.Roles},
 }

@@ -19,24 +19,32 @@ type Action string
 
 // Actions.
 const (
-	ActionLogin            Action = "login"             // a staff member signed in
-	ActionLoginFailed      Action = "login.failed"      // a sign-in was refused
-	ActionLogout           Action = "logout"            // a staff member signed out
-	ActionPermissionDenied Action = "permission.denied" // a caller was refused an action
-	ActionReportCreate     Action = "report.create"     // a report was accepted
-	ActionReportView       Action = "report.view"       // someone opened a report's content
-	ActionReportMessage    Action = "report.message"    // a message was added to a report
-	ActionReportAssess     Action = "report.assess"     // a report was assessed
-	ActionReportRefer      Action = "report.refer"      // a report was referred to a peer
-	ActionReportDestroy    Action = "report.destroy"    // a report's data key was destroyed
-	ActionAccountCreate    Action = "account.create"    // a staff account was created
-	ActionAccountUpdate    Action = "account.update"    // a staff account's role or state changed
-	ActionAuditVerify      Action = "audit.verify"      // the audit log was verified
-	ActionBankCreate       Action = "bank.create"       // a hash bank was created
-	ActionBankChange       Action = "bank.change"       // hashes were added to or removed from a bank
-	ActionPlatformCreate   Action = "platform.create"   // an online service was registered
-	ActionAPIKeyCreate     Action = "apikey.create"     // an API key was issued
-	ActionAPIKeyRevoke     Action = "apikey.revoke"     // an API key was revoked
+	ActionLogin            Action = "login"              // a staff member signed in
+	ActionLoginFailed      Action = "login.failed"       // a sign-in was refused
+	ActionLogout           Action = "logout"             // a staff member signed out
+	ActionPermissionDenied Action = "permission.denied"  // a caller was refused an action
+	ActionReportCreate     Action = "report.create"      // a report was accepted
+	ActionReportView       Action = "report.view"        // someone opened a report's content
+	ActionReportMessage    Action = "report.message"     // a message was added to a report
+	ActionReportAssess     Action = "report.assess"      // a report was assessed
+	ActionReportRefer      Action = "report.refer"       // a report was referred to a peer
+	ActionReportDestroy    Action = "report.destroy"     // a report's data key was destroyed
+	ActionAccountCreate    Action = "account.create"     // a staff account was created
+	ActionAccountUpdate    Action = "account.update"     // a staff account's role or state changed
+	ActionAuditVerify      Action = "audit.verify"       // the audit log was verified
+	ActionBankCreate       Action = "bank.create"        // a hash bank was created
+	ActionBankChange       Action = "bank.change"        // hashes were added to or removed from a bank
+	ActionPlatformCreate   Action = "platform.create"    // an online service was registered
+	ActionAPIKeyCreate     Action = "apikey.create"      // an API key was issued
+	ActionAPIKeyRevoke     Action = "apikey.revoke"      // an API key was revoked
+	ActionPeerAdd          Action = "peer.add"           // a peer node was added
+	ActionPeerUpdate       Action = "peer.update"        // a peer's profile or state changed (suspended, resumed, removed)
+	ActionRouteSet         Action = "route.set"          // a routing rule was set or removed
+	ActionReportRoute      Action = "report.route"       // the router opened a report to find its jurisdiction, or staff chose one
+	ActionReferralReceive  Action = "referral.receive"   // a peer referred a report to this node
+	ActionReferralStatus   Action = "referral.status"    // a referral's status was sent or received
+	ActionMessageRefused   Action = "federation.refused" // a message from another node was refused
+	ActionBankSubscribe    Action = "bank.subscribe"     // a peer subscribed to a bank, or we to a peer's
 )
 
 // actions are the codes Append accepts.
@@ -46,6 +54,8 @@ var actions = map[Action]bool{
 	ActionReportRefer: true, ActionReportDestroy: true, ActionAccountCreate: true, ActionAccountUpdate: true,
 	ActionAuditVerify: true, ActionBankCreate: true, ActionBankChange: true,
 	ActionPlatformCreate: true, ActionAPIKeyCreate: true, ActionAPIKeyRevoke: true,
+	ActionPeerAdd: true, ActionPeerUpdate: true, ActionRouteSet: true, ActionReportRoute: true,
+	ActionReferralReceive: true, ActionReferralStatus: true, ActionMessageRefused: true, ActionBankSubscribe: true,
 }
 
 // Outcome says how the action ended. Stored: append-only.

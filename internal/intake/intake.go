@@ -34,6 +34,9 @@ type Service struct {
 	Matcher interface {
 		MatchReport([]canopy.ContentHash) []canopy.Hit
 	}
+	// Notify, when set, is called after each report is stored (the router
+	// routes it at once instead of at its next look).
+	Notify func()
 }
 
 // maxHits bounds the matches recorded on one report's timeline.
@@ -107,8 +110,8 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (Receipt, error) {
 		Content:     dk.Seal(content, contentContext(r.ID)),
 		WrappedKey:  wrapped,
 		ReceiptHash: s.Keys.ReceiptHash(seal.NormaliseReceipt(code)),
-		Links:       s.links(&r),
-		Hits:        s.match(&r),
+		Links:       s.Links(&r),
+		Hits:        s.Match(&r),
 	}
 	// The report and its audit entry are written side by side, so they
 	// usually share one group commit and the reporter waits for one fsync,
@@ -132,13 +135,16 @@ func (s *Service) Submit(ctx context.Context, sub Submission) (Receipt, error) {
 	if aerr != nil {
 		return Receipt{}, aerr
 	}
+	if s.Notify != nil {
+		s.Notify()
+	}
 	return Receipt{ReportID: r.ID, Code: code}, nil
 }
 
-// links returns the keyed hashes that tie this report to others that
+// Links returns the keyed hashes that tie this report to others that
 // share a web address, a host, an account or a content hash. Analysts see
 // the reports together without anyone storing the values in the clear.
-func (s *Service) links(r *canopy.Report) []store.Link {
+func (s *Service) Links(r *canopy.Report) []store.Link {
 	var out []store.Link
 	add := func(kind, value string) {
 		out = append(out, store.Link{Kind: kind, Key: s.Keys.Hash("link-"+kind, value)})
@@ -160,8 +166,8 @@ func (s *Service) links(r *canopy.Report) []store.Link {
 	return out
 }
 
-// match returns the report's known-content matches.
-func (s *Service) match(r *canopy.Report) []canopy.Hit {
+// Match returns the report's known-content matches, at most 20.
+func (s *Service) Match(r *canopy.Report) []canopy.Hit {
 	if s.Matcher == nil || len(r.Hashes) == 0 {
 		return nil
 	}
@@ -169,7 +175,15 @@ func (s *Service) match(r *canopy.Report) []canopy.Hit {
 	return hits[:min(len(hits), maxHits)]
 }
 
-func contentContext(id string) string { return "report/" + id + "/content" }
+func contentContext(id string) string { return ContentContext(id) }
+
+// ContentContext is what a report's sealed content is bound to; every
+// package that seals or opens it uses this.
+func ContentContext(id string) string { return "report/" + id + "/content" }
+
+// EventContext is what a sealed event body (a message, a reason) is bound
+// to: its report and its time.
+func EventContext(id string, at time.Time) string { return eventContext(id, at) }
 
 func eventContext(id string, at time.Time) string {
 	return "report/" + id + "/event/" + strconv.FormatInt(at.UnixMicro(), 10)

@@ -136,6 +136,11 @@ func Validate(s *Submission) error {
 	switch {
 	case s.Reporter == "":
 		v.add("reporter", KeyRequired)
+	case s.Channel == canopy.ChannelPeer:
+		// Another hotline relays what its reporter was, or "partner".
+		if !canopy.IsReporter(s.Reporter) {
+			v.add("reporter", KeyUnknownCode)
+		}
 	case s.Channel == canopy.ChannelPlatform:
 		// An online service reports as itself, whatever person it relays.
 		if s.Reporter != canopy.ReporterPlatform {
@@ -248,7 +253,9 @@ func Validate(s *Submission) error {
 		}
 	}
 
-	if len(v.errs) == 0 && s.Description == "" && len(s.URLs) == 0 && len(s.Accounts) == 0 && len(s.Hashes) == 0 {
+	// A referral from a peer may carry only its classification and
+	// hashes: the peer's data-sharing profile decides what else comes.
+	if len(v.errs) == 0 && s.Channel != canopy.ChannelPeer && s.Description == "" && len(s.URLs) == 0 && len(s.Accounts) == 0 && len(s.Hashes) == 0 {
 		v.add("description", KeyEmpty)
 	}
 	if len(v.errs) > 0 {

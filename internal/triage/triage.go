@@ -76,6 +76,13 @@ func (s *Service) allow(ctx context.Context, who *canopy.Account, p access.Permi
 	return &canopy.Error{Code: canopy.EFORBIDDEN, Key: "error.forbidden"}
 }
 
+// Authorize checks that a member of staff holds permission p and may act
+// on report id at all, auditing a refusal, and returns the report's triage
+// state. Other services that act on reports (federation) check through it.
+func (s *Service) Authorize(ctx context.Context, who *canopy.Account, p access.Permission, id string) (*canopy.TriageState, error) {
+	return s.state(ctx, who, p, id)
+}
+
 // state loads a report's triage state and checks the member may act on it
 // at all. A report outside their jurisdictions is "not found", so the
 // answer reveals nothing about it.
