@@ -8,6 +8,9 @@
 //	canopy platform  register online services and issue their API keys
 //	canopy user      invite and list staff
 //	canopy audit     verify the audit log
+//	canopy node      print the node's public identity for its peers
+//	canopy peer      add, change, suspend and remove peer nodes
+//	canopy route     send a jurisdiction's reports to a peer
 //	canopy bench     measure the node under load
 package main
 
@@ -44,6 +47,9 @@ Usage:
   canopy audit verify [--data ./canopy-data]
   canopy bank create|import|export|list …
   canopy platform add|key|revoke …
+  canopy node info [--json]
+  canopy peer add|list|set|suspend|resume|remove|subscribe …
+  canopy route set|remove|list …
   canopy bench intake [--url URL] [--n 20000] [--concurrency 64]
   canopy bench match --index FILE --queries FILE [--threshold 31]
   canopy version
@@ -88,6 +94,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runUser(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return runAudit(ctx, args[1:], stdout, stderr)
+	case "node":
+		return runNode(ctx, args[1:], stdout, stderr)
+	case "peer":
+		return runPeer(ctx, args[1:], stdout, stderr)
+	case "route":
+		return runRoute(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "canopy", version())
 		return nil

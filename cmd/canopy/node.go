@@ -22,6 +22,8 @@ import (
 	"github.com/canopy-org/canopy/internal/api"
 	"github.com/canopy-org/canopy/internal/audit"
 	"github.com/canopy-org/canopy/internal/bank"
+	"github.com/canopy-org/canopy/internal/federation"
+	"github.com/canopy-org/canopy/internal/geo"
 	"github.com/canopy-org/canopy/internal/intake"
 	"github.com/canopy-org/canopy/internal/limit"
 	"github.com/canopy-org/canopy/internal/platform"
@@ -62,6 +64,14 @@ type Main struct {
 	// LeaveURL is where the portal's "Leave this site" control goes: a
 	// neutral page that looks like ordinary browsing.
 	LeaveURL string
+	// GeoIP is a MaxMind-format country database (.mmdb) the operator
+	// installs, for routing reports to where their content is hosted.
+	// Empty means geoip.mmdb in the data directory, if there is one.
+	GeoIP string
+	// Resolver, when set, replaces the system's DNS for routing (tests).
+	Resolver federation.Resolver
+	// Backoff bounds the wait between deliveries to a peer that is down.
+	MinBackoff, MaxBackoff time.Duration
 
 	DB       *store.DB
 	Keys     *seal.Keyring
@@ -73,8 +83,12 @@ type Main struct {
 	Banks    *bank.Service
 	Matcher  *bank.Matcher
 	Platform *platform.Service
+	Exchange *seal.ExchangeKey
+	Network  *federation.Service
 
 	stopCheckpoints context.CancelFunc
+	stopNetwork     context.CancelFunc
+	networkDone     chan struct{}
 
 	ln     net.Listener
 	public string // PublicURL, or the default derived from the port
@@ -120,6 +134,7 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.DurationVar(&m.UrgentSLA, "sla-urgent", m.UrgentSLA, "first-look deadline for reports flagged urgent")
 	fs.DurationVar(&m.SLA, "sla", m.SLA, "first-look deadline for other reports")
 	fs.IntVar(&m.SubmitRate, "submit-rate", m.SubmitRate, "submissions a minute allowed per source, held in memory only (0: no limit)")
+	fs.StringVar(&m.GeoIP, "geoip", m.GeoIP, "MaxMind-format country database (.mmdb) for routing by hosting country (default DATA/geoip.mmdb if present)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -152,6 +167,9 @@ func (m *Main) open(ctx context.Context) error {
 		return err
 	}
 	m.Identity = id
+	if m.Exchange, err = seal.LoadOrCreateExchangeKey(filepath.Join(m.DataDir, "exchange.key")); err != nil {
+		return err
+	}
 	db, err := store.Open(ctx, m.dsn())
 	if err != nil {
 		return err
@@ -174,6 +192,30 @@ func (m *Main) open(ctx context.Context) error {
 	m.Platform = &platform.Service{DB: db, Keys: keys, Audit: m.Audit, Intake: m.Intake, Now: m.Now}
 	m.Staff = &staff.Service{DB: db, Keys: keys, Audit: m.Audit, Now: m.Now, Issuer: "Canopy " + m.Name, Jurisdictions: m.Jurisdictions}
 	m.Triage = &triage.Service{DB: db, Keys: keys, Audit: m.Audit, Now: m.Now, UrgentSLA: m.UrgentSLA, SLA: m.SLA}
+	m.Network = &federation.Service{DB: db, Keys: keys, Identity: id, Exchange: m.Exchange, Audit: m.Audit,
+		Intake: m.Intake, Triage: m.Triage, Banks: m.Banks, Now: m.Now, Logger: m.Logger,
+		Jurisdictions: m.Jurisdictions, Resolver: m.Resolver, MinBackoff: m.MinBackoff, MaxBackoff: m.MaxBackoff}
+	m.Intake.Notify = m.Network.WakeRouter
+	return nil
+}
+
+// openGeo loads the country database routing uses, if there is one.
+func (m *Main) openGeo() error {
+	path := m.GeoIP
+	if path == "" {
+		path = filepath.Join(m.DataDir, "geoip.mmdb")
+		if _, err := os.Stat(path); err != nil {
+			m.Logger.Info("no country database: reports are routed by the child's country or by staff", "looked_for", path)
+			return nil
+		}
+	}
+	g, err := geo.Open(path)
+	if err != nil {
+		return err
+	}
+	m.Network.Geo = g
+	md := g.Metadata()
+	m.Logger.Info("country database loaded", "type", md.DatabaseType, "built", md.BuildTime.Format("2006-01-02"))
 	return nil
 }
 
@@ -195,6 +237,9 @@ func (m *Main) Migrate(ctx context.Context, out io.Writer) error {
 // the node listens and is ready.
 func (m *Main) Run(ctx context.Context) error {
 	if err := m.open(ctx); err != nil {
+		return err
+	}
+	if err := m.openGeo(); err != nil {
 		return err
 	}
 	start := time.Now()
@@ -228,6 +273,7 @@ func (m *Main) Run(ctx context.Context) error {
 	mux.Handle("/staff/", ws)
 	mux.Handle("/api/", api.New(api.Config{Intake: m.Intake, Audit: m.Audit, Staff: m.Staff, Logger: m.Logger, RateLimit: m.limiter(),
 		Platform: m.Platform, Banks: m.Banks, Matcher: m.Matcher}))
+	mux.Handle("/federation/", m.Network.Handler())
 	mux.HandleFunc("GET /healthz", m.healthz)
 	mux.Handle("/", portal)
 
@@ -245,6 +291,9 @@ func (m *Main) Run(ctx context.Context) error {
 	cctx, cancel := context.WithCancel(context.Background())
 	m.stopCheckpoints = cancel
 	go m.Audit.CheckpointEvery(cctx, time.Minute, m.Logger)
+	nctx, ncancel := context.WithCancel(context.Background())
+	m.stopNetwork, m.networkDone = ncancel, make(chan struct{})
+	go func() { defer close(m.networkDone); m.Network.Run(nctx) }()
 	m.ready.Store(true)
 	m.Logger.Info("canopy is ready", "url", m.URL(), "database", m.DB.Dialect(), "version", version(),
 		"audit_key", m.Audit.VerifierKey())
@@ -332,6 +381,13 @@ func (m *Main) Close() error {
 		m.ln.Close() // listening, but Run failed before serving
 	}
 	m.ln = nil
+	if m.stopNetwork != nil {
+		// Deliveries and routing stop before the database closes; what
+		// they had not finished is still in the outbox and the backlog.
+		m.stopNetwork()
+		<-m.networkDone
+		m.stopNetwork = nil
+	}
 	if m.stopCheckpoints != nil {
 		m.stopCheckpoints()
 	}

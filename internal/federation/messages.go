@@ -1,0 +1,189 @@
+package federation
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/canopy-org/canopy"
+	"github.com/canopy-org/canopy/internal/bank"
+)
+
+// Limits on what one message may carry.
+const (
+	maxSealed     = 4 << 20 // bytes of one sealed payload
+	maxReason     = 2000    // characters of a status reason
+	maxBankChange = 1000    // changes in one bank_changes message
+)
+
+// ReferralPayload is what a referral carries: the harmonised
+// classification and the hashes always; the content only as far as the
+// receiving peer's data-sharing profile allows.
+type ReferralPayload struct {
+	Referral      string               `json:"referral"`          // the referral's id
+	Received      string               `json:"received"`          // when the referring node received the report
+	Category      string               `json:"category"`          // TAXONOMY.md category code
+	Flags         []string             `json:"flags,omitempty"`   // flag codes
+	Imagery       string               `json:"imagery,omitempty"` // assessment: imagery decision
+	IndustryClass string               `json:"industry_class,omitempty"`
+	AgeBand       string               `json:"age_band,omitempty"`
+	Hashes        []canopy.ContentHash `json:"hashes,omitempty"`
+	Jurisdiction  string               `json:"jurisdiction"` // the jurisdiction the report was routed to
+	Basis         string               `json:"basis"`        // hosting, child or analyst
+	// Content, each only when the profile shares it.
+	Description  string   `json:"description,omitempty"`
+	URLs         []string `json:"urls,omitempty"`
+	Platform     string   `json:"platform,omitempty"`
+	Accounts     []string `json:"accounts,omitempty"`
+	ChildCountry string   `json:"child_country,omitempty"`
+	Reporter     string   `json:"reporter,omitempty"`
+	Language     string   `json:"language,omitempty"`
+}
+
+// StatusPayload is what became of a referral, from the node it was
+// referred to.
+type StatusPayload struct {
+	Referral string `json:"referral"`
+	Status   string `json:"status"`           // received, accepted, actioned, content_removed, rejected
+	At       string `json:"at"`               // when, at the sending node
+	Reason   string `json:"reason,omitempty"` // required with rejected: words for the referring hotline
+}
+
+// SubscribePayload asks for a bank's changes from the start.
+type SubscribePayload struct {
+	Bank string `json:"bank"`
+}
+
+// BankChangesPayload is a page of a bank's changes in order.
+type BankChangesPayload struct {
+	Bank    string       `json:"bank"`
+	Changes []BankChange `json:"changes"`
+}
+
+// BankChange is one addition or removal in a bank, as sent.
+type BankChange struct {
+	Seq       int64    `json:"seq"`
+	Op        string   `json:"op"` // add or remove
+	Algorithm string   `json:"algorithm"`
+	Value     string   `json:"value"`
+	Quality   int      `json:"quality"`
+	Category  string   `json:"category,omitempty"`
+	Labels    []string `json:"labels,omitempty"`
+}
+
+// decode reads a payload strictly enough that nothing odd gets through
+// (one JSON object, nothing after it) and loosely enough that a newer
+// node's extra fields are ignored, which is how the protocol grows.
+func decode(b []byte, v any) error {
+	if !utf8.Valid(b) {
+		return refuse(ReasonInvalid, "payload is not UTF-8")
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	if err := d.Decode(v); err != nil {
+		return refuse(ReasonInvalid, "payload: %v", err)
+	}
+	if d.More() {
+		return refuse(ReasonInvalid, "payload: data after the object")
+	}
+	return nil
+}
+
+func invalid(format string, args ...any) error { return refuse(ReasonInvalid, format, args...) }
+
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(timeFormat, s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return t, nil
+}
+
+// check validates a referral's classification; its content is validated
+// as any report's is, by intake.
+func (p *ReferralPayload) check(thread string) error {
+	if p.Referral != thread || !idPattern.MatchString(p.Referral) {
+		return invalid("referral id %q does not name the thread", p.Referral)
+	}
+	if _, err := parseTime(p.Received); err != nil {
+		return invalid("received: %v", err)
+	}
+	if !canopy.IsCategory(p.Category) {
+		return invalid("category %q", p.Category)
+	}
+	if p.Imagery != "" && !slices.Contains(canopy.ImageryDecisions, p.Imagery) {
+		return invalid("imagery %q", p.Imagery)
+	}
+	if p.IndustryClass != "" && !slices.Contains(canopy.IndustryClasses, p.IndustryClass) {
+		return invalid("industry_class %q", p.IndustryClass)
+	}
+	if p.AgeBand != "" && !slices.Contains(canopy.AgeBands, p.AgeBand) {
+		return invalid("age_band %q", p.AgeBand)
+	}
+	if p.Jurisdiction != "" && !canopy.IsCountry(p.Jurisdiction) {
+		return invalid("jurisdiction %q", p.Jurisdiction)
+	}
+	if p.Basis != "" && p.Basis != canopy.BasisHosting && p.Basis != canopy.BasisChild && p.Basis != canopy.BasisAnalyst {
+		return invalid("basis %q", p.Basis)
+	}
+	if p.Reporter == "" {
+		p.Reporter = canopy.ReporterPartner
+	}
+	return nil
+}
+
+func (p *StatusPayload) check(thread string) (time.Time, error) {
+	if p.Referral != thread {
+		return time.Time{}, invalid("referral id %q does not name the thread", p.Referral)
+	}
+	at, err := parseTime(p.At)
+	if err != nil {
+		return time.Time{}, invalid("at: %v", err)
+	}
+	if !canopy.IsReferralStatus(p.Status) {
+		return time.Time{}, invalid("status %q", p.Status)
+	}
+	p.Reason = strings.TrimSpace(p.Reason)
+	if !utf8.ValidString(p.Reason) || utf8.RuneCountInString(p.Reason) > maxReason {
+		return time.Time{}, invalid("reason too long")
+	}
+	if p.Status == canopy.ReferralRejected && p.Reason == "" {
+		return time.Time{}, invalid("a rejection needs a reason")
+	}
+	return at, nil
+}
+
+// bankThread is the thread of a bank's subscription and changes.
+func bankThread(name string) string { return "bank/" + name }
+
+func (p *BankChangesPayload) check(thread string) ([]canopy.BankChange, error) {
+	if bankThread(p.Bank) != thread {
+		return nil, invalid("bank %q does not name the thread", p.Bank)
+	}
+	if len(p.Changes) == 0 || len(p.Changes) > maxBankChange {
+		return nil, invalid("%d changes in one message", len(p.Changes))
+	}
+	out := make([]canopy.BankChange, 0, len(p.Changes))
+	for i, c := range p.Changes {
+		if c.Op != canopy.BankAdd && c.Op != canopy.BankRemove {
+			return nil, invalid("change %d: op %q", i, c.Op)
+		}
+		e := canopy.BankEntry{Algorithm: c.Algorithm, Value: c.Value, Quality: c.Quality, Category: c.Category, Labels: c.Labels}
+		if key := bank.NormaliseEntry(&e); key != "" {
+			return nil, invalid("change %d: %s", i, key)
+		}
+		out = append(out, canopy.BankChange{Seq: c.Seq, Op: c.Op, BankEntry: e})
+	}
+	return out, nil
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("federation: encode %T: %v", v, err))
+	}
+	return b
+}

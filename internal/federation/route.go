@@ -1,0 +1,314 @@
+package federation
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/canopy-org/canopy"
+	"github.com/canopy-org/canopy/internal/access"
+	"github.com/canopy-org/canopy/internal/audit"
+	"github.com/canopy-org/canopy/internal/intake"
+	"github.com/canopy-org/canopy/internal/store"
+)
+
+// Geo maps an address to an ISO 3166-1 country code ("" when unknown).
+// internal/geo reads one from a MaxMind-format database.
+type Geo interface {
+	Country(ip netip.Addr) (string, error)
+}
+
+// Resolver looks up a host's addresses; *net.Resolver is one.
+type Resolver interface {
+	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
+}
+
+// Decision is where a report's responsibility lies.
+type Decision struct {
+	Jurisdiction string // ISO 3166-1, or "" when nothing says
+	Basis        string // canopy.BasisHosting, BasisChild or BasisAnalyst
+	Route        string // canopy.RouteLocal, RoutePeer or RouteUnrouted
+	Peer         string // the peer a rule names, for RoutePeer
+	Auto         bool   // the rule refers without waiting for staff
+	Hosted       []string
+}
+
+// hosting returns the countries where a report's addresses are hosted, in
+// the order the reporter gave them.
+func (s *Service) hosting(ctx context.Context, urls []string) []string {
+	if s.Geo == nil {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, raw := range urls {
+		u, err := url.Parse(raw)
+		if err != nil || u.Hostname() == "" || seen[u.Hostname()] {
+			continue
+		}
+		seen[u.Hostname()] = true
+		addrs := []netip.Addr{}
+		if a, err := netip.ParseAddr(u.Hostname()); err == nil {
+			addrs = append(addrs, a)
+		} else {
+			r := s.Resolver
+			if r == nil {
+				r = net.DefaultResolver
+			}
+			lctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			addrs, err = r.LookupNetIP(lctx, "ip", u.Hostname())
+			cancel()
+			if err != nil {
+				continue // unresolvable: it says nothing about where
+			}
+		}
+		for _, a := range addrs {
+			if c, err := s.Geo.Country(a.Unmap()); err == nil && c != "" {
+				if !slices.Contains(out, c) {
+					out = append(out, c)
+				}
+				break
+			}
+		}
+	}
+	return out
+}
+
+// decide applies the routing rules to a jurisdiction.
+func (s *Service) decide(ctx context.Context, d *Decision) error {
+	if d.Jurisdiction == "" || len(s.Jurisdictions) == 0 && !s.hasRoute(ctx, d.Jurisdiction) ||
+		slices.Contains(s.Jurisdictions, d.Jurisdiction) {
+		d.Route = canopy.RouteLocal
+		return nil
+	}
+	routes, err := s.DB.Routes(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range routes {
+		if r.Jurisdiction == d.Jurisdiction {
+			p, err := s.DB.Peer(ctx, r.PeerID)
+			if err != nil {
+				return err
+			}
+			if p.State == canopy.PeerRemoved {
+				break
+			}
+			d.Route, d.Peer, d.Auto = canopy.RoutePeer, r.PeerID, r.Auto
+			return nil
+		}
+	}
+	d.Route = canopy.RouteUnrouted
+	return nil
+}
+
+func (s *Service) hasRoute(ctx context.Context, j string) bool {
+	routes, err := s.DB.Routes(ctx)
+	if err != nil {
+		return false
+	}
+	return slices.ContainsFunc(routes, func(r store.Route) bool { return r.Jurisdiction == j })
+}
+
+// content opens a report's sealed content.
+func (s *Service) content(ctx context.Context, id string) (*store.SealedReport, *canopy.ReportContent, error) {
+	sr, err := s.DB.Report(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	var c canopy.ReportContent
+	if sr.WrappedKey == nil {
+		return sr, &c, nil // erased: only the classification is left
+	}
+	dk, err := s.Keys.OpenDataKey(id, sr.WrappedKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("federation: open %s: %w", id, err)
+	}
+	plain, err := dk.Open(sr.Content, intake.ContentContext(id))
+	if err != nil {
+		return nil, nil, fmt.Errorf("federation: open %s: %w", id, err)
+	}
+	if err := json.Unmarshal(plain, &c); err != nil {
+		return nil, nil, fmt.Errorf("federation: open %s: %w", id, err)
+	}
+	return sr, &c, nil
+}
+
+// Route decides a report's responsible jurisdiction from where its
+// addresses are hosted, or else the child's country, and records it on
+// the timeline. A decision by staff is never overridden. A rule marked
+// auto refers the report at once.
+func (s *Service) Route(ctx context.Context, id string) (*Decision, error) {
+	st, err := s.DB.TriageState(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if st.Basis == canopy.BasisAnalyst {
+		return nil, nil
+	}
+	sr, c, err := s.content(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	d := &Decision{}
+	d.Hosted = s.hosting(ctx, c.URLs)
+	switch {
+	case len(d.Hosted) > 0:
+		d.Jurisdiction, d.Basis = d.Hosted[0], canopy.BasisHosting
+	case sr.Report.ChildCountry != "":
+		d.Jurisdiction, d.Basis = sr.Report.ChildCountry, canopy.BasisChild
+	}
+	if err := s.decide(ctx, d); err != nil {
+		return nil, err
+	}
+	if err := s.record(ctx, audit.System, "system", id, d, func(st *canopy.TriageState) error {
+		if st.Basis == canopy.BasisAnalyst {
+			return errAnalystChose
+		}
+		return nil
+	}); err != nil {
+		if err == errAnalystChose {
+			return nil, nil
+		}
+		return nil, err
+	}
+	if d.Auto && d.Route == canopy.RoutePeer && sr.Report.Channel != canopy.ChannelPeer {
+		if _, err := s.refer(ctx, audit.System, "system", id, d.Peer); err != nil && canopy.ErrorCode(err) != canopy.ECONFLICT {
+			return d, err
+		}
+	}
+	return d, nil
+}
+
+var errAnalystChose = &canopy.Error{Code: canopy.ECONFLICT, Key: "error.report.routed"}
+
+// record writes a routing decision to the timeline and the audit log.
+func (s *Service) record(ctx context.Context, by audit.Actor, actor, id string, d *Decision, check func(*canopy.TriageState) error) error {
+	data := map[string]string{"jurisdiction": d.Jurisdiction, "basis": d.Basis, "route": d.Route, "peer": d.Peer}
+	if len(d.Hosted) > 0 {
+		data["hosted"] = joinCodes(d.Hosted)
+	}
+	for k, v := range data {
+		if v == "" {
+			delete(data, k)
+		}
+	}
+	data["route"] = d.Route
+	if _, err := s.DB.ApplyEvents(ctx, id, check, &store.SealedEvent{Event: canopy.Event{
+		ReportID: id, Kind: canopy.EventRouted, At: s.now(), Actor: actor, Data: data}}); err != nil {
+		return err
+	}
+	details := map[string]string{"route": d.Route}
+	if d.Jurisdiction != "" {
+		details["jurisdiction"] = d.Jurisdiction
+	}
+	if d.Basis != "" {
+		details["basis"] = d.Basis
+	}
+	return s.log(ctx, audit.Entry{Actor: by, Action: audit.ActionReportRoute, Kind: audit.KindReport, ID: id, Details: details})
+}
+
+func joinCodes(cs []string) string {
+	out := ""
+	for i, c := range cs {
+		if i > 0 {
+			out += " "
+		}
+		out += c
+	}
+	return out
+}
+
+// ChooseJurisdiction is an analyst's routing decision, which always wins.
+func (s *Service) ChooseJurisdiction(ctx context.Context, who *canopy.Account, id, country string) (*Decision, error) {
+	if _, err := s.Triage.Authorize(ctx, who, access.ReportRefer, id); err != nil {
+		return nil, err
+	}
+	if !canopy.IsCountry(country) {
+		return nil, fieldErr("jurisdiction", "error.country")
+	}
+	d := &Decision{Jurisdiction: country, Basis: canopy.BasisAnalyst}
+	if err := s.decide(ctx, d); err != nil {
+		return nil, err
+	}
+	if err := s.record(ctx, audit.Staff(who.ID), who.ID, id, d, nil); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// rerouteUnrouted applies the rules again to reports waiting for one.
+func (s *Service) rerouteUnrouted(ctx context.Context) error {
+	for {
+		waiting, _, err := s.DB.Unrouted(ctx, 200)
+		if err != nil {
+			return err
+		}
+		moved := 0
+		for _, st := range waiting {
+			d := &Decision{Jurisdiction: st.Responsible, Basis: st.Basis}
+			if err := s.decide(ctx, d); err != nil {
+				return err
+			}
+			if d.Route == canopy.RouteUnrouted {
+				continue
+			}
+			if err := s.record(ctx, audit.System, "system", st.ReportID, d, nil); err != nil {
+				return err
+			}
+			moved++
+			if d.Auto {
+				if _, err := s.refer(ctx, audit.System, "system", st.ReportID, d.Peer); err != nil && canopy.ErrorCode(err) != canopy.ECONFLICT {
+					return err
+				}
+			}
+		}
+		if moved == 0 {
+			return nil
+		}
+	}
+}
+
+// RunRouter routes new reports until ctx ends: every report gets a
+// decision, oldest first, a few at a time in parallel since most of the
+// time goes into DNS.
+func (s *Service) RunRouter(ctx context.Context) {
+	const parallel = 8
+	for ctx.Err() == nil {
+		ids, err := s.DB.RoutingBacklog(ctx, 64)
+		if err != nil {
+			s.Logger.Error("router: backlog", "err", err)
+		}
+		var wg sync.WaitGroup
+		var failed atomic.Bool
+		sem := make(chan struct{}, parallel)
+		for _, id := range ids {
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				if _, err := s.Route(ctx, id); err != nil && ctx.Err() == nil {
+					failed.Store(true)
+					s.Logger.Error("router: route report", "report", id, "err", err)
+				}
+			}()
+		}
+		wg.Wait()
+		if len(ids) > 0 && err == nil && !failed.Load() {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+		case <-s.routerBell():
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
