@@ -22,8 +22,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) > 0 && args[0] == "match" {
 		return benchMatch(args[1:], stdout)
 	}
+	if len(args) > 0 && args[0] == "federation" {
+		return benchFederation(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "intake" {
-		fmt.Fprintln(stderr, "usage: canopy bench intake [--url URL] [--n 20000] [--concurrency 32] [--warmup 1000] [--heavy]\n       canopy bench match --index FILE --queries FILE [--threshold 31]")
+		fmt.Fprintln(stderr, "usage: canopy bench intake [--url URL] [--n 20000] [--concurrency 32] [--warmup 1000] [--heavy]\n       canopy bench match --index FILE --queries FILE [--threshold 31]\n       canopy bench federation [--n 5000] [--concurrency 16] [--postgres URL]")
 		return flag.ErrHelp
 	}
 	fs := flag.NewFlagSet("bench intake", flag.ContinueOnError)

@@ -166,21 +166,17 @@ func referralOf(t testing.TB, m *Main, reportID string, outbound bool) *store.Re
 	return nil
 }
 
-// reportOfReferral finds the report a received referral became.
+// reportOfReferral finds the report a received referral became, or "".
 func reportOfReferral(t testing.TB, m *Main, peer, referral string) string {
 	t.Helper()
-	var id string
-	err := m.DB.Update(context.Background(), func(tx *store.Tx) error {
-		r, err := tx.Referral(peer, referral, false)
-		if err == nil {
-			id = r.ReportID
-		}
-		return nil
-	})
+	r, err := m.DB.Referral(context.Background(), peer, referral, false)
+	if canopy.ErrorCode(err) == canopy.ENOTFOUND {
+		return ""
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	return id
+	return r.ReportID
 }
 
 func kinds(t testing.TB, m *Main, id string) []string {
@@ -443,16 +439,9 @@ func TestThreeNodes(t *testing.T) {
 	}
 	eventually(t, "France hears every referral received", func() (bool, error) {
 		for _, id := range refs {
-			var st string
-			fr.DB.Update(ctx, func(tx *store.Tx) error {
-				r, err := tx.Referral("be", id, true)
-				if err == nil {
-					st = r.Status
-				}
-				return nil
-			})
-			if st != canopy.ReferralReceived {
-				return false, nil
+			r, err := fr.DB.Referral(ctx, "be", id, true)
+			if err != nil || r.Status != canopy.ReferralReceived {
+				return false, err
 			}
 		}
 		return true, nil
@@ -593,8 +582,10 @@ func testForgeries(t *testing.T, fr, be, nl *netNode) {
 
 type keySigner ed25519.PrivateKey
 
-func (k keySigner) PublicKey() ed25519.PublicKey { return ed25519.PrivateKey(k).Public().(ed25519.PublicKey) }
-func (k keySigner) Sign(msg []byte) []byte       { return ed25519.Sign(ed25519.PrivateKey(k), msg) }
+func (k keySigner) PublicKey() ed25519.PublicKey {
+	return ed25519.PrivateKey(k).Public().(ed25519.PublicKey)
+}
+func (k keySigner) Sign(msg []byte) []byte { return ed25519.Sign(ed25519.PrivateKey(k), msg) }
 
 // impostor claims another node's public key but signs with its own.
 type impostor struct {

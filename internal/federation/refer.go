@@ -104,26 +104,26 @@ func (s *Service) refer(ctx context.Context, by audit.Actor, actor, id, peerID s
 	if err != nil {
 		return nil, err
 	}
-	err = s.DB.Update(ctx, func(tx *store.Tx) error {
-		if _, err := tx.ApplyEvents(id, func(st *canopy.TriageState) error {
-			if st.Stage == canopy.StageMerged {
-				return &canopy.Error{Code: canopy.ECONFLICT, Key: "error.report.merged"}
+	entry := audit.Entry{Actor: by, Action: audit.ActionReportRefer, Kind: audit.KindReport, ID: id,
+		Details: map[string]string{"peer": peerID, "referral": ref.ID}}
+	err = s.alongside(ctx, entry, func() error {
+		return s.DB.Update(ctx, func(tx *store.Tx) error {
+			if _, err := tx.ApplyEvents(id, func(st *canopy.TriageState) error {
+				if st.Stage == canopy.StageMerged {
+					return &canopy.Error{Code: canopy.ECONFLICT, Key: "error.report.merged"}
+				}
+				return nil
+			}, &store.SealedEvent{Event: canopy.Event{ReportID: id, Kind: canopy.EventReferred, At: ref.Created, Actor: actor,
+				Data: map[string]string{"outcome": canopy.OutcomeRefer, "peer": peerID, "referral": ref.ID, "jurisdiction": payload.Jurisdiction}}}); err != nil {
+				return err
 			}
-			return nil
-		}, &store.SealedEvent{Event: canopy.Event{ReportID: id, Kind: canopy.EventReferred, At: ref.Created, Actor: actor,
-			Data: map[string]string{"outcome": canopy.OutcomeRefer, "peer": peerID, "referral": ref.ID, "jurisdiction": payload.Jurisdiction}}}); err != nil {
-			return err
-		}
-		if err := tx.PutReferral(ref); err != nil {
-			return err
-		}
-		return tx.Enqueue(msg)
+			if err := tx.PutReferral(ref); err != nil {
+				return err
+			}
+			return tx.Enqueue(msg)
+		})
 	})
 	if err != nil {
-		return nil, err
-	}
-	if err := s.log(ctx, audit.Entry{Actor: by, Action: audit.ActionReportRefer, Kind: audit.KindReport, ID: id,
-		Details: map[string]string{"peer": peerID, "referral": ref.ID}}); err != nil {
 		return nil, err
 	}
 	s.Wake(peerID)
@@ -192,21 +192,21 @@ func (s *Service) SendStatus(ctx context.Context, who *canopy.Account, id, statu
 	if err != nil {
 		return err
 	}
-	err = s.DB.Update(ctx, func(tx *store.Tx) error {
-		if _, err := tx.ApplyEvents(id, nil, &store.SealedEvent{Event: canopy.Event{ReportID: id, Kind: canopy.EventReferralStatus, At: at, Actor: who.ID,
-			Data: map[string]string{"direction": "out", "peer": p.ID, "referral": ref.ID, "status": status}}, SealedBody: body}); err != nil {
-			return err
-		}
-		if err := tx.SetReferralStatus(p.ID, ref.ID, false, status, at); err != nil {
-			return err
-		}
-		return tx.Enqueue(msg)
+	entry := audit.Entry{Actor: audit.Staff(who.ID), Action: audit.ActionReferralStatus, Kind: audit.KindReport, ID: id,
+		Details: map[string]string{"peer": p.ID, "status": status, "direction": "out"}}
+	err = s.alongside(ctx, entry, func() error {
+		return s.DB.Update(ctx, func(tx *store.Tx) error {
+			if _, err := tx.ApplyEvents(id, nil, &store.SealedEvent{Event: canopy.Event{ReportID: id, Kind: canopy.EventReferralStatus, At: at, Actor: who.ID,
+				Data: map[string]string{"direction": "out", "peer": p.ID, "referral": ref.ID, "status": status}}, SealedBody: body}); err != nil {
+				return err
+			}
+			if err := tx.SetReferralStatus(p.ID, ref.ID, false, status, at); err != nil {
+				return err
+			}
+			return tx.Enqueue(msg)
+		})
 	})
 	if err != nil {
-		return err
-	}
-	if err := s.log(ctx, audit.Entry{Actor: audit.Staff(who.ID), Action: audit.ActionReferralStatus, Kind: audit.KindReport, ID: id,
-		Details: map[string]string{"peer": p.ID, "status": status, "direction": "out"}}); err != nil {
 		return err
 	}
 	s.Wake(p.ID)

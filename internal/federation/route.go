@@ -246,34 +246,28 @@ func (s *Service) ChooseJurisdiction(ctx context.Context, who *canopy.Account, i
 
 // rerouteUnrouted applies the rules again to reports waiting for one.
 func (s *Service) rerouteUnrouted(ctx context.Context) error {
-	for {
-		waiting, _, err := s.DB.Unrouted(ctx, 200)
-		if err != nil {
+	waiting, _, err := s.DB.Unrouted(ctx, 100000)
+	if err != nil {
+		return err
+	}
+	for _, st := range waiting {
+		d := &Decision{Jurisdiction: st.Responsible, Basis: st.Basis}
+		if err := s.decide(ctx, d); err != nil {
 			return err
 		}
-		moved := 0
-		for _, st := range waiting {
-			d := &Decision{Jurisdiction: st.Responsible, Basis: st.Basis}
-			if err := s.decide(ctx, d); err != nil {
-				return err
-			}
-			if d.Route == canopy.RouteUnrouted {
-				continue
-			}
-			if err := s.record(ctx, audit.System, "system", st.ReportID, d, nil); err != nil {
-				return err
-			}
-			moved++
-			if d.Auto {
-				if _, err := s.refer(ctx, audit.System, "system", st.ReportID, d.Peer); err != nil && canopy.ErrorCode(err) != canopy.ECONFLICT {
-					return err
-				}
-			}
+		if d.Route == canopy.RouteUnrouted {
+			continue
 		}
-		if moved == 0 {
-			return nil
+		if err := s.record(ctx, audit.System, "system", st.ReportID, d, nil); err != nil {
+			return err
+		}
+		if d.Auto {
+			if _, err := s.refer(ctx, audit.System, "system", st.ReportID, d.Peer); err != nil && canopy.ErrorCode(err) != canopy.ECONFLICT {
+				return err
+			}
 		}
 	}
+	return nil
 }
 
 // RunRouter routes new reports until ctx ends: every report gets a

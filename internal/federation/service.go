@@ -112,6 +112,25 @@ func (s *Service) log(ctx context.Context, e audit.Entry) error {
 	return nil
 }
 
+// alongside runs a durable write and its audit entry side by side, so
+// they usually share one group commit and the caller waits for one fsync,
+// not two. If the write fails after the entry was written, a second entry
+// says so: the log is append-only and must not claim what did not happen.
+func (s *Service) alongside(ctx context.Context, e audit.Entry, write func() error) error {
+	audited := make(chan error, 1)
+	go func() { audited <- s.log(ctx, e) }()
+	err := write()
+	aerr := <-audited
+	if err != nil {
+		if aerr == nil {
+			e.Outcome = audit.Failed
+			s.log(context.WithoutCancel(ctx), e)
+		}
+		return err
+	}
+	return aerr
+}
+
 func fieldErr(field, key string) error {
 	return &canopy.Error{Code: canopy.EINVALID, Key: "error.invalid", Fields: []canopy.FieldError{{Field: field, Key: key}}}
 }

@@ -340,7 +340,7 @@ const (
 // recorded; want is the number the thread expects next.
 func (t *Tx) Receive(peerID, id, kind, thread string, n int64, at time.Time) (outcome int, want int64, err error) {
 	var seen int
-	err = t.tx.QueryRow(t.db.q(`SELECT count(*) FROM inbox WHERE id = $1`), id).Scan(&seen)
+	err = t.queryRow(`SELECT count(*) FROM inbox WHERE id = $1`, id).Scan(&seen)
 	if err != nil {
 		return 0, 0, fmt.Errorf("store: look up message %s: %w", id, err)
 	}
@@ -348,7 +348,7 @@ func (t *Tx) Receive(peerID, id, kind, thread string, n int64, at time.Time) (ou
 		return Duplicate, 0, nil
 	}
 	var last int64
-	err = t.tx.QueryRow(t.db.q(`SELECT last_n FROM threads WHERE peer_id = $1 AND thread = $2 AND outbound = 0`), peerID, thread).Scan(&last)
+	err = t.queryRow(`SELECT last_n FROM threads WHERE peer_id = $1 AND thread = $2 AND outbound = 0`, peerID, thread).Scan(&last)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, 0, fmt.Errorf("store: thread %s: %w", thread, err)
 	}
@@ -446,9 +446,15 @@ func scanReferral(row interface{ Scan(...any) error }) (*Referral, error) {
 	return &r, nil
 }
 
-// ReferralTx returns a referral as part of tx.
+// Referral returns a referral as part of tx.
 func (t *Tx) Referral(peerID, id string, outbound bool) (*Referral, error) {
-	return scanReferral(t.tx.QueryRow(t.db.q(`SELECT `+referralColumns+` FROM referrals
+	return scanReferral(t.queryRow(`SELECT `+referralColumns+` FROM referrals
+		WHERE peer_id = $1 AND id = $2 AND outbound = $3`, peerID, id, boolInt(outbound)))
+}
+
+// Referral returns a referral by its peer, id and direction.
+func (db *DB) Referral(ctx context.Context, peerID, id string, outbound bool) (*Referral, error) {
+	return scanReferral(db.read.QueryRowContext(ctx, db.q(`SELECT `+referralColumns+` FROM referrals
 		WHERE peer_id = $1 AND id = $2 AND outbound = $3`), peerID, id, boolInt(outbound)))
 }
 

@@ -115,7 +115,7 @@ func (t *Tx) ApplyEvents(reportID string, check func(*canopy.TriageState) error,
 		if db.dialect == Postgres {
 			lock = " FOR UPDATE"
 		}
-		st, err := scanState(tx.QueryRow(db.q(`SELECT `+stateColumns+` FROM report_state WHERE report_id = $1`+lock), reportID))
+		st, err := scanState(t.queryRow(`SELECT `+stateColumns+` FROM report_state WHERE report_id = $1`+lock, reportID))
 		if err != nil {
 			return nil, err
 		}

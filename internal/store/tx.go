@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
-	"sync/atomic"
 )
 
 // Tx is a group-committed transaction: the writes a caller makes through
@@ -25,24 +23,39 @@ func (db *DB) Update(ctx context.Context, fn func(*Tx) error) error {
 	return db.commit.do(ctx, func(tx *sql.Tx) error { return fn(&Tx{db: db, tx: tx}) })
 }
 
-var savepoints atomic.Int64
-
 // Savepoint runs fn so that, if it fails, what it wrote is undone and the
-// rest of the transaction stands. It returns fn's error.
+// rest of the transaction stands. It returns fn's error. Savepoints do not
+// nest: fn must not call Savepoint.
 func (t *Tx) Savepoint(fn func() error) error {
-	name := "sp" + strconv.FormatInt(savepoints.Add(1), 10)
-	if _, err := t.tx.Exec("SAVEPOINT " + name); err != nil {
+	// One name for every savepoint lets the statements be prepared once;
+	// savepoints are released before the next begins.
+	if _, err := t.db.exec(t.tx, "SAVEPOINT canopy_item"); err != nil {
 		return fmt.Errorf("store: savepoint: %w", err)
 	}
 	if err := fn(); err != nil {
-		if _, rerr := t.tx.Exec("ROLLBACK TO SAVEPOINT " + name); rerr != nil {
+		if _, rerr := t.db.exec(t.tx, "ROLLBACK TO SAVEPOINT canopy_item"); rerr != nil {
 			return fmt.Errorf("store: roll back to savepoint: %w (after %w)", rerr, err)
 		}
-		t.tx.Exec("RELEASE SAVEPOINT " + name)
+		t.db.exec(t.tx, "RELEASE SAVEPOINT canopy_item")
 		return err
 	}
-	if _, err := t.tx.Exec("RELEASE SAVEPOINT " + name); err != nil {
+	if _, err := t.db.exec(t.tx, "RELEASE SAVEPOINT canopy_item"); err != nil {
 		return fmt.Errorf("store: release savepoint: %w", err)
 	}
 	return nil
+}
+
+// errRow is a row that failed before it was read.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// queryRow runs a one-row query inside the transaction through a prepared
+// statement.
+func (t *Tx) queryRow(query string, args ...any) interface{ Scan(...any) error } {
+	st, err := t.db.wstmt(t.tx, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRow(args...)
 }
