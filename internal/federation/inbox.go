@@ -218,7 +218,13 @@ func (s *Service) Receive(ctx context.Context, envs []*Envelope) ([]Result, erro
 		}()
 	}
 	wg.Wait()
-	err = s.DB.Update(ctx, func(tx *store.Tx) error {
+	update := s.DB.Update
+	for _, it := range items {
+		if it.pre == nil && it.p.Kind == KindBankChanges {
+			update = s.DB.UpdateSerial // bank changes are numbered
+		}
+	}
+	err = update(ctx, func(tx *store.Tx) error {
 		for _, it := range items {
 			if it.pre != nil {
 				continue

@@ -76,7 +76,7 @@ func (db *DB) Banks(ctx context.Context) ([]*canopy.Bank, error) {
 // removing one it does not, changes nothing and is not returned.
 func (db *DB) ChangeBank(ctx context.Context, bankID string, changes []canopy.BankChange) ([]canopy.BankChange, error) {
 	var applied []canopy.BankChange
-	err := db.Update(ctx, func(tx *Tx) error {
+	err := db.UpdateSerial(ctx, func(tx *Tx) error {
 		var err error
 		applied, err = tx.ChangeBank(bankID, changes)
 		return err
@@ -88,7 +88,8 @@ func (db *DB) ChangeBank(ctx context.Context, bankID string, changes []canopy.Ba
 }
 
 // ChangeBank applies changes to a bank as DB.ChangeBank does, as part of
-// tx.
+// tx, which must come from UpdateSerial: consumers page through the
+// changes by number and must never see a later one before an earlier.
 func (t *Tx) ChangeBank(bankID string, changes []canopy.BankChange) ([]canopy.BankChange, error) {
 	db, tx := t.db, t.tx
 	var applied []canopy.BankChange

@@ -22,11 +22,16 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 	_ "modernc.org/sqlite"             // registers "sqlite"
 )
+
+// pgCommitters is how many transactions Update keeps in flight on
+// PostgreSQL.
+const pgCommitters = 4
 
 // Dialects.
 const (
@@ -39,7 +44,17 @@ type DB struct {
 	read    *sql.DB // queries; many connections
 	write   *sql.DB // writes; one connection on SQLite, where only one writer can run
 	dialect string
-	commit  *committer
+	// commit is the serial committer: one transaction at a time, so what
+	// it writes becomes visible in the order it was numbered. Writes whose
+	// sequence numbers consumers page through (bank changes, the audit
+	// log) go through it.
+	commit *committer
+	// pool are the committers Update spreads other writes over. On SQLite
+	// it is just commit, since SQLite has one writer; on PostgreSQL,
+	// several transactions in flight hide the round trips each spends
+	// waiting for the server.
+	pool []*committer
+	next atomic.Uint64
 	stmts   sync.Map // query → *sql.Stmt on the write pool
 	// unprepared holds queries wstmt has met but not yet prepared.
 	unprepared sync.Map
@@ -61,8 +76,12 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store: open postgres: %w", err)
 		}
-		db.read.SetMaxOpenConns(4 * runtime.GOMAXPROCS(0))
-		db.read.SetMaxIdleConns(4 * runtime.GOMAXPROCS(0))
+		// Reads and the committers share one pool; each committer
+		// holds a connection for its transaction, so they get their own
+		// on top of the readers'.
+		conns := 4*runtime.GOMAXPROCS(0) + pgCommitters
+		db.read.SetMaxOpenConns(conns)
+		db.read.SetMaxIdleConns(conns)
 		db.write = db.read
 	} else {
 		db.dialect = SQLite
@@ -97,6 +116,12 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("store: connect to %s: %w", db.dialect, err)
 	}
 	db.commit = newCommitter(db)
+	db.pool = []*committer{db.commit}
+	if db.dialect == Postgres {
+		for range pgCommitters - 1 {
+			db.pool = append(db.pool, newCommitter(db))
+		}
+	}
 	return db, nil
 }
 
@@ -106,8 +131,8 @@ func (db *DB) Dialect() string { return db.dialect }
 // Close stops the group committer after it has written what it holds, then
 // closes the connections.
 func (db *DB) Close() error {
-	if db.commit != nil {
-		db.commit.close()
+	for _, c := range db.pool {
+		c.close()
 	}
 	return db.close()
 }

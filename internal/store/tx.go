@@ -19,7 +19,20 @@ type Tx struct {
 // returns once the outcome is durable. fn may run more than once (if the
 // shared transaction fails, each write is retried alone), so it must not
 // have effects outside tx.
+//
+// On PostgreSQL, Updates run on several connections at once, so two
+// Updates may commit in either order: what must be ordered is ordered by
+// row locks (a report's state, a thread's counter), not by the committer.
+// A write that numbers something consumers page through in order, such as
+// bank changes, uses UpdateSerial.
 func (db *DB) Update(ctx context.Context, fn func(*Tx) error) error {
+	c := db.pool[db.next.Add(1)%uint64(len(db.pool))]
+	return c.do(ctx, func(tx *sql.Tx) error { return fn(&Tx{db: db, tx: tx}) })
+}
+
+// UpdateSerial is Update on the serial committer: transactions commit one
+// after another, so sequence numbers become visible in order.
+func (db *DB) UpdateSerial(ctx context.Context, fn func(*Tx) error) error {
 	return db.commit.do(ctx, func(tx *sql.Tx) error { return fn(&Tx{db: db, tx: tx}) })
 }
 
