@@ -16,6 +16,7 @@ import (
 	"github.com/canopy-org/canopy"
 	"github.com/canopy-org/canopy/internal/audit"
 	"github.com/canopy-org/canopy/internal/intake"
+	"github.com/canopy-org/canopy/internal/limit"
 	"github.com/canopy-org/canopy/internal/seal"
 	"github.com/canopy-org/canopy/internal/store"
 )
@@ -88,6 +89,13 @@ func problem(w http.ResponseWriter, code int, detail string) {
 }
 
 func (s *Service) serveInbox(w http.ResponseWriter, r *http.Request) {
+	if s.Limit != nil {
+		if ok, wait := s.Limit.Allow(limit.Source(r.RemoteAddr)); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+			problem(w, http.StatusTooManyRequests, "too many deliveries from this address; send again later")
+			return
+		}
+	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		problem(w, http.StatusUnsupportedMediaType, "send application/json")
 		return

@@ -24,6 +24,7 @@ import (
 	"github.com/canopy-org/canopy/internal/audit"
 	"github.com/canopy-org/canopy/internal/bank"
 	"github.com/canopy-org/canopy/internal/intake"
+	"github.com/canopy-org/canopy/internal/limit"
 	"github.com/canopy-org/canopy/internal/seal"
 	"github.com/canopy-org/canopy/internal/store"
 	"github.com/canopy-org/canopy/internal/triage"
@@ -60,6 +61,9 @@ type Service struct {
 	// Skew is how far a message's sending time may be from this node's
 	// clock (default 5 min). Nonces are kept twice as long.
 	Skew time.Duration
+	// Limit, when set, bounds the deliveries one address may make, so a
+	// stranger cannot flood the node (or its audit log with refusals).
+	Limit *limit.Limiter
 
 	mu    sync.Mutex
 	wakes map[string]chan struct{} // peer id → its deliverer's doorbell

@@ -53,9 +53,9 @@ type DB struct {
 	// it is just commit, since SQLite has one writer; on PostgreSQL,
 	// several transactions in flight hide the round trips each spends
 	// waiting for the server.
-	pool []*committer
-	next atomic.Uint64
-	stmts   sync.Map // query → *sql.Stmt on the write pool
+	pool  []*committer
+	next  atomic.Uint64
+	stmts sync.Map // query → *sql.Stmt on the write pool
 	// unprepared holds queries wstmt has met but not yet prepared.
 	unprepared sync.Map
 
