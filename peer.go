@@ -31,7 +31,7 @@ type Peer struct {
 const (
 	PeerActive    = "active"    // messages flow both ways
 	PeerSuspended = "suspended" // its messages are refused and ours to it wait
-	PeerRemoved   = "removed"   // gone; its messages are refused, ours to it are dropped
+	PeerRemoved   = "removed"   // gone for good; its messages are refused, ours to it stay undelivered
 )
 
 // Fields of a report's content that a peer's data-sharing profile may

@@ -19,7 +19,7 @@ import (
 const networkUsage = `usage:
   canopy node info [--json]
   canopy peer add --id ID --url URL --signing-key KEY --encryption-key KEY --jurisdictions BE,LU
-                  [--name NAME] [--share urls,platform] [--banks BANK,…]
+                  [--peer-name NAME] [--share urls,platform] [--banks BANK,…]
   canopy peer list
   canopy peer set ID [--url URL] [--jurisdictions …] [--share …] [--banks …]
   canopy peer suspend|resume|remove ID
@@ -88,7 +88,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintf(stdout, "name:            %s\nsigning key:     ed25519:%s\nencryption key:  x25519:%s\njurisdictions:   %s\nprotocol:        canopy-federation/%d\naudit key:       %s\n",
 		info.Name, info.SigningKey, info.EncryptionKey, strings.Join(info.Jurisdictions, ","), info.Protocol, m.Audit.VerifierKey())
-	fmt.Fprintf(stdout, "\nA peer's administrator adds this node with:\n  canopy peer add --id ID --url https://THIS-NODE --name %s --signing-key ed25519:%s --encryption-key x25519:%s --jurisdictions %s\n",
+	fmt.Fprintf(stdout, "\nA peer's administrator adds this node with:\n  canopy peer add --id ID --url https://THIS-NODE --peer-name %s --signing-key ed25519:%s --encryption-key x25519:%s --jurisdictions %s\n",
 		info.Name, info.SigningKey, info.EncryptionKey, strings.Join(info.Jurisdictions, ","))
 	return nil
 }
@@ -148,10 +148,10 @@ func runPeer(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	case "list":
 		return listPeers(ctx, m, stdout)
 	case "add":
-		if p.SigningKey, err = federation.DecodeKey(signing); err != nil {
+		if p.SigningKey, err = federation.DecodeKey(signing, "ed25519"); err != nil {
 			return fmt.Errorf("--signing-key: %w", err)
 		}
-		if p.EncryptionKey, err = federation.DecodeKey(encryption); err != nil {
+		if p.EncryptionKey, err = federation.DecodeKey(encryption, "x25519"); err != nil {
 			return fmt.Errorf("--encryption-key: %w", err)
 		}
 		p.URL, p.Jurisdictions, p.Banks = url, splitList(jur), splitList(banks)

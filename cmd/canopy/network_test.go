@@ -59,6 +59,10 @@ func TestNetworkCommands(t *testing.T) {
 		{[]string{"peer", "add", "--id", "be", "--url", "https://be.example", "--signing-key", "nonsense", "--encryption-key", "x25519:" + info.EncryptionKey}, "--signing-key"},
 		{[]string{"peer", "add", "--id", "Be!", "--url", "https://be.example", "--signing-key", info.SigningKey, "--encryption-key", info.EncryptionKey}, "error.peer.id"},
 		{[]string{"peer", "add", "--id", "be", "--url", "ftp://be.example", "--signing-key", info.SigningKey, "--encryption-key", info.EncryptionKey}, "error.peer.url"},
+		// Plain http only to this machine.
+		{[]string{"peer", "add", "--id", "be", "--url", "http://be.example", "--signing-key", info.SigningKey, "--encryption-key", info.EncryptionKey}, "error.peer.url"},
+		// The keys' types are checked when given.
+		{[]string{"peer", "add", "--id", "be", "--url", "https://be.example", "--signing-key", "x25519:" + info.SigningKey, "--encryption-key", info.EncryptionKey}, "--signing-key"},
 		{[]string{"peer", "add", "--id", "be", "--url", "https://be.example", "--signing-key", info.SigningKey, "--encryption-key", info.EncryptionKey, "--share", "contact"}, "share"},
 		{[]string{"route", "set", "BE", "nobody"}, "error.peer.not_found"},
 		{[]string{"route", "set", "XX", "nobody"}, "error.country"},

@@ -2,14 +2,17 @@ package federation
 
 import (
 	"context"
+	"slices"
 
 	"github.com/canopy-org/canopy"
 	"github.com/canopy-org/canopy/internal/audit"
 	"github.com/canopy-org/canopy/internal/store"
 )
 
-// MirrorName is the name of the local bank that mirrors a peer's bank.
-func MirrorName(peerID, bank string) string { return peerID + "-" + bank }
+// MirrorName is the name of the local bank that mirrors a peer's bank:
+// the peer's id, an underscore, and the bank's name. Peer ids hold no
+// underscore, so no two peers' banks can share a mirror.
+func MirrorName(peerID, bank string) string { return peerID + "_" + bank }
 
 // Subscribe asks a peer for its bank's changes, from the start and then
 // as they happen. They land in a local bank named MirrorName(peer, bank),
@@ -26,6 +29,19 @@ func (s *Service) Subscribe(ctx context.Context, by audit.Actor, peerID, bankNam
 		return nil, fieldErr("bank", "error.bank.name")
 	}
 	mirror, err := s.DB.BankByName(ctx, MirrorName(peerID, bankName))
+	if err == nil {
+		// The name is taken: only by this very subscription's mirror may
+		// it be reused, never by a bank of this node's own.
+		subs, serr := s.DB.Subscriptions(ctx, false)
+		if serr != nil {
+			return nil, serr
+		}
+		if !slices.ContainsFunc(subs, func(sub store.Subscription) bool {
+			return sub.PeerID == peerID && sub.Bank == bankName && sub.LocalBank == mirror.ID
+		}) {
+			return nil, &canopy.Error{Code: canopy.ECONFLICT, Key: "error.bank.exists"}
+		}
+	}
 	if canopy.ErrorCode(err) == canopy.ENOTFOUND {
 		mirror, err = s.Banks.Create(ctx, by, canopy.Bank{Name: MirrorName(peerID, bankName), SourceOrg: p.Name,
 			Agreement: "federation with " + p.Name, Description: "Mirror of bank " + bankName + " at " + p.Name})

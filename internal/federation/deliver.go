@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -85,6 +86,33 @@ func (s *Service) backoff(failures int) time.Duration {
 	return min(d, hi)
 }
 
+// maxDelivery is how many bytes of envelopes one delivery carries at
+// most, a quarter of what a receiver takes.
+const maxDelivery = maxBody / 4
+
+var errTooLarge = errors.New("the delivery was too large for the peer")
+
+// batchSize is how many messages the next delivery to a peer may hold:
+// 200, less after a peer refused a delivery as too large.
+func (s *Service) batchSize(peerID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n, ok := s.sizes[peerID]; ok {
+		return n
+	}
+	return 200
+}
+
+func (s *Service) shrink(peerID string) {
+	n := s.batchSize(peerID)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sizes == nil {
+		s.sizes = map[string]int{}
+	}
+	s.sizes[peerID] = max(1, n/2)
+}
+
 // deliver sends a peer its messages in outbox order, one delivery in
 // flight at a time, until ctx ends. A delivery stops at the first message
 // the peer does not take; that message and everything after it are sent
@@ -133,12 +161,22 @@ func (s *Service) deliverOnce(ctx context.Context, peerID string) (time.Duration
 	if p.State != canopy.PeerActive {
 		return time.Minute, nil
 	}
-	pending, err := s.DB.Pending(ctx, peerID, 200)
+	pending, err := s.DB.Pending(ctx, peerID, s.batchSize(peerID))
 	if err != nil {
 		return 0, err
 	}
 	if len(pending) == 0 {
 		return 2 * time.Second, nil
+	}
+	// A delivery stays well under the receiver's limit on its size: a
+	// page of bank changes is a few hundred kilobytes.
+	size := 0
+	for i, m := range pending {
+		size += len(m.Sealed)*4/3 + 512
+		if i > 0 && size > maxDelivery {
+			pending = pending[:i]
+			break
+		}
 	}
 	batch := Batch{Messages: make([]*Envelope, len(pending))}
 	sent := s.now()
@@ -147,6 +185,9 @@ func (s *Service) deliverOnce(ctx context.Context, peerID string) (time.Duration
 	}
 	results, err := s.post(ctx, p.URL, &batch)
 	if err != nil {
+		if errors.Is(err, errTooLarge) {
+			s.shrink(peerID) // the peer's limit is lower than ours: send less at once
+		}
 		s.DB.MarkAttempt(context.WithoutCancel(ctx), pending[0].ID, err.Error())
 		return 0, err
 	}
@@ -198,6 +239,9 @@ func (s *Service) post(ctx context.Context, base string, b *Batch) ([]Result, er
 	if err != nil {
 		return nil, fmt.Errorf("read answer from %s: %w", base, err)
 	}
+	if resp.StatusCode == http.StatusRequestEntityTooLarge {
+		return nil, fmt.Errorf("%s: %w", base, errTooLarge)
+	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("%s answered %s: %.200s", base, resp.Status, out)
 	}
@@ -239,8 +283,16 @@ func (s *Service) publish(ctx context.Context) (bool, error) {
 		if err != nil {
 			return more, err
 		}
-		if p.State == canopy.PeerRemoved || !containsString(p.Banks, sub.Bank) {
-			continue // no longer shared: nothing more goes
+		if p.State != canopy.PeerActive || !containsString(p.Banks, sub.Bank) {
+			continue // suspended, or no longer shared: nothing more goes for now
+		}
+		// A large bank is sent a few pages ahead of what the peer has
+		// taken, not queued whole.
+		if waiting, err := s.DB.PendingCount(ctx, p.ID, KindBankChanges); err != nil || waiting >= 20 {
+			if err != nil {
+				return more, err
+			}
+			continue
 		}
 		changes, err := s.DB.BankChanges(ctx, sub.LocalBank, sub.Cursor, maxBankChange)
 		if err != nil {

@@ -27,6 +27,13 @@ type Batch struct {
 	Messages []*Envelope `json:"messages"`
 }
 
+// delivery is a Batch as received: each message is decoded on its own,
+// so one malformed message is refused by itself and not the whole
+// delivery.
+type delivery struct {
+	Messages []json.RawMessage `json:"messages"`
+}
+
 // Answer is the receiver's reply: one result per message, in order.
 type Answer struct {
 	Results []Result `json:"results"`
@@ -120,25 +127,28 @@ func (s *Service) serveInbox(w http.ResponseWriter, r *http.Request) {
 }
 
 // ParseBatch reads a delivery's body: one JSON object with 1 to MaxBatch
-// messages.
+// messages. A message that is not an envelope object comes back nil, and
+// Receive refuses it as malformed.
 func ParseBatch(body []byte) (*Batch, error) {
-	var b Batch
-	d := json.NewDecoder(bytes.NewReader(body))
-	if err := d.Decode(&b); err != nil {
+	var d delivery
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&d); err != nil {
 		return nil, fmt.Errorf("the body is not a delivery: %v", err)
 	}
-	if d.More() {
+	if dec.More() {
 		return nil, errors.New("the body has data after the delivery")
 	}
-	if len(b.Messages) == 0 || len(b.Messages) > MaxBatch {
-		return nil, fmt.Errorf("a delivery holds 1 to %d messages, not %d", MaxBatch, len(b.Messages))
+	if len(d.Messages) == 0 || len(d.Messages) > MaxBatch {
+		return nil, fmt.Errorf("a delivery holds 1 to %d messages, not %d", MaxBatch, len(d.Messages))
 	}
-	for i, m := range b.Messages {
-		if m == nil {
-			return nil, fmt.Errorf("message %d is null", i)
+	b := &Batch{Messages: make([]*Envelope, len(d.Messages))}
+	for i, raw := range d.Messages {
+		var e Envelope
+		if json.Unmarshal(raw, &e) == nil && len(raw) > 0 && raw[0] == '{' {
+			b.Messages[i] = &e
 		}
 	}
-	return &b, nil
+	return b, nil
 }
 
 // item is one incoming message on its way through Receive.
@@ -160,6 +170,7 @@ type item struct {
 	changes   []canopy.BankChange
 	applied   []canopy.BankChange
 	reply     *store.OutboxMessage // the "received" status a referral gets back
+	seen      bool                 // taken before: only acknowledge it
 }
 
 func (it *item) refuse(err error) {
@@ -190,8 +201,14 @@ func (s *Service) Receive(ctx context.Context, envs []*Envelope) ([]Result, erro
 	items := make([]*item, len(envs))
 	var wg sync.WaitGroup
 	for i, e := range envs {
-		it := &item{result: Result{ID: e.ID}}
+		it := &item{}
 		items[i] = it
+		if e == nil {
+			it.pre = refuse(ReasonMalformed, "not an envelope")
+			it.refuse(it.pre)
+			continue
+		}
+		it.result.ID = e.ID
 		p, err := parse(e)
 		if err != nil {
 			it.pre = err
@@ -280,6 +297,17 @@ func (s *Service) check(ctx context.Context, it *item, now time.Time, skew time.
 	}
 	if d := now.Sub(p.sent); d > skew || d < -skew {
 		return refuse(ReasonStale, "sent %s, %s from this node's clock", p.Sent, d.Round(time.Second))
+	}
+	// A message taken before is acknowledged, not checked again: what it
+	// needed may have changed since (a bank no longer shared), and a
+	// retry must never be refused for that.
+	seen, err := s.DB.Seen(ctx, it.peer.ID, p.ID)
+	if err != nil {
+		return err
+	}
+	if seen {
+		it.seen = true
+		return nil
 	}
 	plain, err := p.open(s.Exchange)
 	if err != nil {
@@ -418,6 +446,12 @@ func (s *Service) apply(tx *store.Tx, it *item, now time.Time, skew time.Duratio
 	if err != nil {
 		return err
 	}
+	if it.seen && outcome == store.Fresh {
+		// Checked as seen, yet the transaction says new: the record
+		// was lost (a restore from backup). Ask again: the next attempt
+		// is checked in full.
+		return errors.New("federation: message seen before the transaction and not in it")
+	}
 	switch outcome {
 	case store.Duplicate:
 		it.result.Status = StatusDuplicate
@@ -443,8 +477,10 @@ func (s *Service) apply(tx *store.Tx, it *item, now time.Time, skew time.Duratio
 		if r.Basis != "" {
 			data["basis"] = r.Basis
 		}
-		if r.Imagery != "" {
-			data["imagery"] = r.Imagery
+		for k, v := range map[string]string{"imagery": r.Imagery, "industry_class": r.IndustryClass, "age_band": r.AgeBand, "received": r.Received} {
+			if v != "" {
+				data[k] = v
+			}
 		}
 		if _, err := tx.ApplyEvents(id, nil,
 			&store.SealedEvent{Event: canopy.Event{ReportID: id, Kind: canopy.EventReferralReceived, At: now, Actor: "peer:" + peer, Data: data}},

@@ -103,7 +103,10 @@ func parseTime(s string) (time.Time, error) {
 }
 
 // check validates a referral's classification; its content is validated
-// as any report's is, by intake.
+// as any report's is, by intake. Codes this node does not know (a newer
+// node's category, flag, hash scheme or language) are mapped to what it
+// does know or dropped, never refused: the taxonomy grows by adding codes,
+// and one node's upgrade must not halt its links.
 func (p *ReferralPayload) check(thread string) error {
 	if p.Referral != thread || !idPattern.MatchString(p.Referral) {
 		return invalid("referral id %q does not name the thread", p.Referral)
@@ -112,26 +115,34 @@ func (p *ReferralPayload) check(thread string) error {
 		return invalid("received: %v", err)
 	}
 	if !canopy.IsCategory(p.Category) {
-		return invalid("category %q", p.Category)
+		p.Category = "other"
 	}
-	if p.Imagery != "" && !slices.Contains(canopy.ImageryDecisions, p.Imagery) {
-		return invalid("imagery %q", p.Imagery)
+	p.Flags = slices.DeleteFunc(p.Flags, func(f string) bool { return !canopy.IsFlag(f) })
+	if !slices.Contains(canopy.ImageryDecisions, p.Imagery) {
+		p.Imagery = ""
 	}
-	if p.IndustryClass != "" && !slices.Contains(canopy.IndustryClasses, p.IndustryClass) {
-		return invalid("industry_class %q", p.IndustryClass)
+	if !slices.Contains(canopy.IndustryClasses, p.IndustryClass) {
+		p.IndustryClass = ""
 	}
-	if p.AgeBand != "" && !slices.Contains(canopy.AgeBands, p.AgeBand) {
-		return invalid("age_band %q", p.AgeBand)
+	if !slices.Contains(canopy.AgeBands, p.AgeBand) {
+		p.AgeBand = ""
 	}
-	if p.Jurisdiction != "" && !canopy.IsCountry(p.Jurisdiction) {
-		return invalid("jurisdiction %q", p.Jurisdiction)
+	if !canopy.IsCountry(p.Jurisdiction) {
+		p.Jurisdiction = ""
 	}
-	if p.Basis != "" && p.Basis != canopy.BasisHosting && p.Basis != canopy.BasisChild && p.Basis != canopy.BasisAnalyst {
-		return invalid("basis %q", p.Basis)
+	if p.Basis != canopy.BasisHosting && p.Basis != canopy.BasisChild && p.Basis != canopy.BasisAnalyst {
+		p.Basis = ""
 	}
-	if p.Reporter == "" {
+	if !canopy.IsReporter(p.Reporter) {
 		p.Reporter = canopy.ReporterPartner
 	}
+	if !canopy.IsLanguage(p.Language) {
+		p.Language = "" // the reporter follows up at the referring node, not here
+	}
+	p.Hashes = slices.DeleteFunc(p.Hashes, func(h canopy.ContentHash) bool {
+		_, known := canopy.HashAlgorithms[strings.ToLower(strings.TrimSpace(h.Algorithm))]
+		return !known
+	})
 	return nil
 }
 

@@ -179,8 +179,8 @@ func (s *Service) Route(ctx context.Context, id string) (*Decision, error) {
 		}
 		return nil, err
 	}
-	if d.Auto && d.Route == canopy.RoutePeer && sr.Report.Channel != canopy.ChannelPeer {
-		if _, err := s.refer(ctx, audit.System, "system", id, d.Peer); err != nil && canopy.ErrorCode(err) != canopy.ECONFLICT {
+	if d.Auto && d.Route == canopy.RoutePeer {
+		if err := s.autoRefer(ctx, id, d.Peer); err != nil {
 			return d, err
 		}
 	}
@@ -262,10 +262,32 @@ func (s *Service) rerouteUnrouted(ctx context.Context) error {
 			return err
 		}
 		if d.Auto {
-			if _, err := s.refer(ctx, audit.System, "system", st.ReportID, d.Peer); err != nil && canopy.ErrorCode(err) != canopy.ECONFLICT {
+			if err := s.autoRefer(ctx, st.ReportID, d.Peer); err != nil {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// autoRefer refers a report as a rule with auto says. A report that came
+// from a peer is never passed on by itself: staff decide that. A
+// referral the peer's state prevents leaves the report in the queue with
+// its route, for staff.
+func (s *Service) autoRefer(ctx context.Context, id, peer string) error {
+	sr, err := s.DB.Report(ctx, id)
+	if err != nil {
+		return err
+	}
+	if sr.Report.Channel == canopy.ChannelPeer {
+		return nil
+	}
+	if _, err := s.refer(ctx, audit.System, "system", id, peer); err != nil {
+		if canopy.ErrorCode(err) == canopy.ECONFLICT {
+			s.Logger.Warn("router: automatic referral not made; the report waits for staff", "report", id, "peer", peer, "err", err)
+			return nil
+		}
+		return err
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"slices"
@@ -67,6 +68,7 @@ type Service struct {
 
 	mu    sync.Mutex
 	wakes map[string]chan struct{} // peer id → its deliverer's doorbell
+	sizes map[string]int           // peer id → messages per delivery, when lowered
 	route chan struct{}            // the router's doorbell
 }
 
@@ -84,22 +86,30 @@ type NodeInfo struct {
 
 // Info returns this node's public identity.
 func (s *Service) Info() NodeInfo {
+	j := s.Jurisdictions
+	if j == nil {
+		j = []string{} // any: the list is empty, never null
+	}
 	return NodeInfo{
 		Name: s.Identity.Name(), SigningKey: b64.EncodeToString(s.Identity.PublicKey()),
-		EncryptionKey: b64.EncodeToString(s.Exchange.Public()), Jurisdictions: s.Jurisdictions, Protocol: Version,
+		EncryptionKey: b64.EncodeToString(s.Exchange.Public()), Jurisdictions: j, Protocol: Version,
 	}
 }
 
-// DecodeKey reads a public key in the form Info prints (base64url, with
-// or without padding, optionally prefixed "ed25519:" or "x25519:").
-func DecodeKey(s string) ([]byte, error) {
+// DecodeKey reads a public key in the form Info prints: base64url
+// without padding, optionally after its type, "ed25519:" or "x25519:",
+// which must then be kind.
+func DecodeKey(s, kind string) ([]byte, error) {
 	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, ':'); i >= 0 {
-		s = s[i+1:]
+	if typ, rest, ok := strings.Cut(s, ":"); ok {
+		if typ != kind {
+			return nil, fmt.Errorf("federation: this is %s key, not an %s key", typ, kind)
+		}
+		s = rest
 	}
-	b, err := b64.DecodeString(strings.TrimRight(s, "="))
-	if err != nil || len(b) != 32 {
-		return nil, fmt.Errorf("federation: a public key is 32 bytes in base64url")
+	b, err := b64.DecodeString(s)
+	if err != nil || len(b) != 32 || b64.EncodeToString(b) != s {
+		return nil, fmt.Errorf("federation: an %s public key is 32 bytes in base64url without padding", kind)
 	}
 	return b, nil
 }
@@ -144,7 +154,10 @@ func (s *Service) checkPeer(p *canopy.Peer) error {
 	var fields []canopy.FieldError
 	bad := func(f, k string) { fields = append(fields, canopy.FieldError{Field: f, Key: k}) }
 	p.URL = strings.TrimRight(strings.TrimSpace(p.URL), "/")
-	if u, err := url.Parse(p.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+	if u, err := url.Parse(p.URL); err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil ||
+		!(u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname())) {
+		// Plain http only to this machine: a node on a test bench, or
+		// behind a proxy on the same host that terminates TLS.
 		bad("url", "error.peer.url")
 	}
 	for i, j := range p.Jurisdictions {
@@ -168,6 +181,14 @@ func (s *Service) checkPeer(p *canopy.Peer) error {
 		return &canopy.Error{Code: canopy.EINVALID, Key: "error.invalid", Fields: fields}
 	}
 	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 // AddPeer adds a node to the network as this node sees it.

@@ -255,6 +255,17 @@ func (db *DB) Pending(ctx context.Context, peerID string, limit int) ([]OutboxMe
 	return out, rows.Err()
 }
 
+// PendingCount returns how many messages of a kind wait for a peer.
+func (db *DB) PendingCount(ctx context.Context, peerID, kind string) (int, error) {
+	var n int
+	err := db.read.QueryRowContext(ctx, db.q(`SELECT count(*) FROM outbox WHERE peer_id = $1 AND delivered_at = 0 AND kind = $2`),
+		peerID, kind).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: count messages to %s: %w", peerID, err)
+	}
+	return n, nil
+}
+
 // MarkDelivered records that the peer has the messages with these ids.
 func (db *DB) MarkDelivered(ctx context.Context, ids []string, at time.Time) error {
 	if len(ids) == 0 {
@@ -328,6 +339,16 @@ func (db *DB) OutboxStats(ctx context.Context) (map[string]*OutboxStats, error) 
 	return out, nil
 }
 
+// Seen reports whether a peer's message was taken before.
+func (db *DB) Seen(ctx context.Context, peerID, id string) (bool, error) {
+	var n int
+	err := db.read.QueryRowContext(ctx, db.q(`SELECT count(*) FROM inbox WHERE peer_id = $1 AND id = $2`), peerID, id).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("store: look up message %s: %w", id, err)
+	}
+	return n > 0, nil
+}
+
 // Receipt outcomes of an incoming message.
 const (
 	Fresh      = iota // new: apply it
@@ -340,7 +361,7 @@ const (
 // recorded; want is the number the thread expects next.
 func (t *Tx) Receive(peerID, id, kind, thread string, n int64, at time.Time) (outcome int, want int64, err error) {
 	var seen int
-	err = t.queryRow(`SELECT count(*) FROM inbox WHERE id = $1`, id).Scan(&seen)
+	err = t.queryRow(`SELECT count(*) FROM inbox WHERE peer_id = $1 AND id = $2`, peerID, id).Scan(&seen)
 	if err != nil {
 		return 0, 0, fmt.Errorf("store: look up message %s: %w", id, err)
 	}

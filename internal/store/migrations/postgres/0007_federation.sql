@@ -60,14 +60,16 @@ CREATE TABLE threads (
 );
 
 -- Every message accepted from a peer, by id: a message delivered twice
--- takes effect once.
+-- takes effect once. Ids are unique per sender; one peer cannot shadow
+-- another's messages.
 CREATE TABLE inbox (
-	id          TEXT PRIMARY KEY,
 	peer_id     TEXT NOT NULL,
+	id          TEXT NOT NULL,
 	kind        TEXT NOT NULL,
 	thread      TEXT NOT NULL,
-	n BIGINT NOT NULL,
-	received_at BIGINT NOT NULL
+	n           BIGINT NOT NULL,
+	received_at BIGINT NOT NULL,
+	PRIMARY KEY (peer_id, id)
 );
 
 -- Nonces of delivery attempts seen recently: the same signed bytes sent
