@@ -301,11 +301,22 @@ func (s *Service) publish(ctx context.Context) (bool, error) {
 		if len(changes) == 0 {
 			continue
 		}
-		payload := BankChangesPayload{Bank: sub.Bank, Changes: make([]BankChange, len(changes))}
-		for i, c := range changes {
-			payload.Changes[i] = BankChange{Seq: c.Seq, Op: c.Op, Algorithm: c.Algorithm, Value: c.Value,
+		// A page is at most 1,000 changes and about 1 MiB, far under
+		// what one sealed payload may be: long opaque hashes and labels
+		// make pages shorter, never too large.
+		payload := BankChangesPayload{Bank: sub.Bank}
+		size := 0
+		for _, c := range changes {
+			bc := BankChange{Seq: c.Seq, Op: c.Op, Algorithm: c.Algorithm, Value: c.Value,
 				Quality: c.Quality, Category: c.Category, Labels: c.Labels}
+			size += len(mustJSON(bc))
+			if len(payload.Changes) > 0 && size > maxBankPage {
+				break
+			}
+			payload.Changes = append(payload.Changes, bc)
 		}
+		full := len(changes) == maxBankChange || len(payload.Changes) < len(changes)
+		changes = changes[:len(payload.Changes)]
 		msg, err := s.message(p, KindBankChanges, bankThread(sub.Bank), &payload)
 		if err != nil {
 			return more, err
@@ -320,7 +331,7 @@ func (s *Service) publish(ctx context.Context) (bool, error) {
 			return more, err
 		}
 		s.Wake(p.ID)
-		more = more || len(changes) == maxBankChange
+		more = more || full
 	}
 	return more, nil
 }

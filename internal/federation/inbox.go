@@ -171,6 +171,7 @@ type item struct {
 	applied   []canopy.BankChange
 	reply     *store.OutboxMessage // the "received" status a referral gets back
 	seen      bool                 // taken before: only acknowledge it
+	skipped   int                  // bank changes this node could not take
 }
 
 func (it *item) refuse(err error) {
@@ -357,11 +358,11 @@ func (s *Service) check(ctx context.Context, it *item, now time.Time, skew time.
 		if err := decode(plain, &bc); err != nil {
 			return err
 		}
-		changes, err := bc.check(p.Thread)
+		changes, skipped, err := bc.check(p.Thread)
 		if err != nil {
 			return err
 		}
-		it.bank, it.changes = bc.Bank, changes
+		it.bank, it.changes, it.skipped = bc.Bank, changes, skipped
 		return nil
 	}
 	return invalid("kind %q", p.Kind)
@@ -522,6 +523,9 @@ func (s *Service) apply(tx *store.Tx, it *item, now time.Time, skew time.Duratio
 			it.changes[i].AddedBy, it.changes[i].Added = "peer:"+peer, now
 		}
 		it.localBank = sub.LocalBank
+		if len(it.changes) == 0 {
+			return nil
+		}
 		it.applied, err = tx.ChangeBank(sub.LocalBank, it.changes)
 		return err
 	}
@@ -606,7 +610,7 @@ func (s *Service) entryFor(it *item) (audit.Entry, bool) {
 			return audit.Entry{Actor: by, Action: audit.ActionBankSubscribe, Kind: audit.KindBank, ID: it.localBank}, true
 		case KindBankChanges:
 			return audit.Entry{Actor: by, Action: audit.ActionBankChange, Kind: audit.KindBank, ID: it.localBank,
-				Details: map[string]string{"changes": strconv.Itoa(len(it.applied))}}, true
+				Details: map[string]string{"changes": strconv.Itoa(len(it.applied)), "skipped": strconv.Itoa(it.skipped)}}, true
 		}
 	}
 	return audit.Entry{}, false

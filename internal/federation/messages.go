@@ -18,6 +18,7 @@ const (
 	maxSealed     = 4 << 20 // bytes of one sealed payload
 	maxReason     = 2000    // characters of a status reason
 	maxBankChange = 1000    // changes in one bank_changes message
+	maxBankPage   = 1 << 20 // bytes of changes the publisher puts in one message
 )
 
 // ReferralPayload is what a referral carries: the harmonised
@@ -170,25 +171,30 @@ func (p *StatusPayload) check(thread string) (time.Time, error) {
 // bankThread is the thread of a bank's subscription and changes.
 func bankThread(name string) string { return "bank/" + name }
 
-func (p *BankChangesPayload) check(thread string) ([]canopy.BankChange, error) {
+// check validates a page of bank changes. A change this node cannot take
+// (a hash scheme or category it does not know, a value it finds
+// malformed) is skipped and counted, not refused: refusing would halt the
+// link for every change after it.
+func (p *BankChangesPayload) check(thread string) (changes []canopy.BankChange, skipped int, err error) {
 	if bankThread(p.Bank) != thread {
-		return nil, invalid("bank %q does not name the thread", p.Bank)
+		return nil, 0, invalid("bank %q does not name the thread", p.Bank)
 	}
 	if len(p.Changes) == 0 || len(p.Changes) > maxBankChange {
-		return nil, invalid("%d changes in one message", len(p.Changes))
+		return nil, 0, invalid("%d changes in one message", len(p.Changes))
 	}
 	out := make([]canopy.BankChange, 0, len(p.Changes))
 	for i, c := range p.Changes {
 		if c.Op != canopy.BankAdd && c.Op != canopy.BankRemove {
-			return nil, invalid("change %d: op %q", i, c.Op)
+			return nil, 0, invalid("change %d: op %q", i, c.Op)
 		}
 		e := canopy.BankEntry{Algorithm: c.Algorithm, Value: c.Value, Quality: c.Quality, Category: c.Category, Labels: c.Labels}
 		if key := bank.NormaliseEntry(&e); key != "" {
-			return nil, invalid("change %d: %s", i, key)
+			skipped++
+			continue
 		}
 		out = append(out, canopy.BankChange{Seq: c.Seq, Op: c.Op, BankEntry: e})
 	}
-	return out, nil
+	return out, skipped, nil
 }
 
 func mustJSON(v any) []byte {

@@ -103,7 +103,7 @@ func DecodeKey(s, kind string) ([]byte, error) {
 	s = strings.TrimSpace(s)
 	if typ, rest, ok := strings.Cut(s, ":"); ok {
 		if typ != kind {
-			return nil, fmt.Errorf("federation: this is %s key, not an %s key", typ, kind)
+			return nil, fmt.Errorf("federation: this is a key of type %s, not %s", typ, kind)
 		}
 		s = rest
 	}
