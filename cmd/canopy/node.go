@@ -196,6 +196,9 @@ func (m *Main) open(ctx context.Context) error {
 		Intake: m.Intake, Triage: m.Triage, Banks: m.Banks, Now: m.Now, Logger: m.Logger,
 		Jurisdictions: m.Jurisdictions, Resolver: m.Resolver, MinBackoff: m.MinBackoff, MaxBackoff: m.MaxBackoff}
 	m.Intake.Notify = m.Network.WakeRouter
+	// A peer sends a few deliveries a second at most (each up to 500
+	// messages); this bounds strangers, not peers.
+	m.Network.Limit = limit.New(1200, 300)
 	return nil
 }
 
@@ -264,7 +267,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	ws, err := workspace.New(workspace.Config{Staff: m.Staff, Triage: m.Triage, Audit: m.Audit, Logger: m.Logger, Now: m.Now,
-		Secure: secure, NodeName: m.Name,
+		Secure: secure, NodeName: m.Name, Network: m.Network,
 		RP: staff.RelyingParty{ID: public.Hostname(), Name: "Canopy " + m.Name, Origins: []string{public.Scheme + "://" + public.Host}}})
 	if err != nil {
 		return err

@@ -28,7 +28,9 @@ var auditActions = []audit.Action{
 	audit.ActionLogin, audit.ActionLoginFailed, audit.ActionLogout, audit.ActionPermissionDenied,
 	audit.ActionReportCreate, audit.ActionReportView, audit.ActionReportMessage, audit.ActionReportAssess,
 	audit.ActionReportRefer, audit.ActionReportDestroy, audit.ActionAccountCreate, audit.ActionAccountUpdate,
-	audit.ActionAuditVerify,
+	audit.ActionAuditVerify, audit.ActionBankCreate, audit.ActionBankChange, audit.ActionPlatformCreate, audit.ActionAPIKeyCreate,
+	audit.ActionAPIKeyRevoke, audit.ActionPeerAdd, audit.ActionPeerUpdate, audit.ActionRouteSet, audit.ActionReportRoute,
+	audit.ActionReferralReceive, audit.ActionReferralStatus, audit.ActionMessageRefused, audit.ActionBankSubscribe,
 }
 
 type auditView struct {
@@ -144,6 +146,14 @@ scan:
 	}
 	slices.SortFunc(staffActors, func(a, b actorOption) int { return strings.Compare(a.Label, b.Label) })
 	v.Actors = append(v.Actors, staffActors...)
+	peers, err := s.network.DB.Peers(r.Context())
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	for _, p := range peers {
+		v.Actors = append(v.Actors, actorOption{string(audit.Peer(p.ID)), "Peer " + p.ID})
+	}
 	if v.Check, err = s.audit.LatestCheckpoint(r.Context()); err != nil && canopy.ErrorCode(err) != canopy.ENOTFOUND {
 		s.internalError(w, r, err)
 		return

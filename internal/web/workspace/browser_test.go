@@ -5,16 +5,19 @@ import (
 	"net"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 
 	"github.com/canopy-org/canopy"
 	"github.com/canopy-org/canopy/internal/audit"
 	"github.com/canopy-org/canopy/internal/staff"
+	"github.com/canopy-org/canopy/internal/staff/stafftest"
 	"github.com/canopy-org/canopy/internal/store"
 	"github.com/canopy-org/canopy/internal/store/storetest"
 	"github.com/canopy-org/canopy/internal/web/browsertest"
@@ -35,7 +38,7 @@ func TestBrowserPasskeys(t *testing.T) {
 	origin := "http://localhost:" + strings.TrimPrefix(ln.Addr().String(), "127.0.0.1:")
 	e := newBareEnv(t, storetest.Open(t, store.SQLite))
 	e.enrolAll()
-	s, err := newServer(Config{Staff: e.staff, Triage: e.triage, Audit: e.audit, Now: e.clock.now,
+	s, err := newServer(Config{Staff: e.staff, Triage: e.triage, Audit: e.audit, Now: e.clock.now, Network: e.network,
 		RP: staff.RelyingParty{ID: "localhost", Name: "Canopy", Origins: []string{origin}}})
 	if err != nil {
 		t.Fatal(err)
@@ -133,5 +136,125 @@ func TestBrowserPasskeys(t *testing.T) {
 	check("account")
 	if m := mainText(); !strings.Contains(m, "Passkey, added") {
 		t.Fatalf("account page: %s", m)
+	}
+}
+
+// TestBrowserNetwork drives the network and cross-border pages in
+// Chromium with scripts off, on a phone-sized screen: an administrator
+// adds a peer through the form, an analyst finds an unrouted report,
+// refers a report to a peer and answers a peer's referral. axe checks
+// each page, and no page is wider than the screen.
+func TestBrowserNetwork(t *testing.T) {
+	ctx := browsertest.New(t, false)
+	e := newEnv(t)
+	bg := context.Background()
+	e.peer("be", "BE")
+	if err := e.network.SetRoute(bg, audit.System, store.Route{Jurisdiction: "BE", PeerID: "be"}); err != nil {
+		t.Fatal(err)
+	}
+	hosted := e.submitHosted("csam", "FR", "https://be-host.example/gallery/1")
+	unrouted := e.submitHosted("grooming", "DE", "https://de-host.example/x")
+	referred := e.referFrom(e.peer("nl", "NL"), "sextortion")
+	origin := e.http.URL
+
+	must := func(steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// wider lists what sticks out of the screen; tables scroll inside
+	// their frame and do not count.
+	const wider = `document.documentElement.scrollWidth <= window.innerWidth ? [] :
+		Array.from(document.querySelectorAll("body *")).filter(e => e.getBoundingClientRect().right > window.innerWidth && !e.closest(".table-wrap"))
+			.slice(0, 10).map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className ? "." + e.className : "")).concat(["the page"])`
+	check := func(page string) {
+		t.Helper()
+		browsertest.CheckAxe(t, ctx, page, true)
+		// The page was rendered without scripts; measuring it needs them.
+		chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: false})
+		defer chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		out, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](wider))
+		if err != nil || len(out) > 0 {
+			t.Errorf("%s: wider than a phone's screen: %v %v", page, out, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(strings.Fields(s), " ")
+	}
+	signIn := func(role canopy.Role, lands string) {
+		t.Helper()
+		m := e.members[role]
+		must(chromedp.Navigate(origin+"/staff/login"),
+			chromedp.SendKeys(chromedp.CSS("#email"), m.Email), chromedp.SendKeys(chromedp.CSS("#password"), password),
+			chromedp.Click(chromedp.CSS(`form[action="/staff/login"] button`)), chromedp.WaitVisible(chromedp.CSS("#code")),
+			chromedp.SendKeys(chromedp.CSS("#code"), stafftest.Code(m.secret, e.clock.now())),
+			chromedp.Click(chromedp.CSS(`form[action="/staff/login/factor"] button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(lands)))
+	}
+
+	// The administrator: the network page, a mistake, then a new peer.
+	signIn(canopy.RoleAdministrator, `form[action="/staff/accounts/invite"]`)
+	must(chromedp.Click(chromedp.CSS(`nav a[href="/staff/network"]`)), chromedp.WaitVisible(chromedp.CSS("#add-command")))
+	check("network")
+	lu := e.newPeerNode("hotline-lu")
+	fill := func(signing string) {
+		t.Helper()
+		must(chromedp.SendKeys(chromedp.CSS("#peer_id"), "lu"), chromedp.SendKeys(chromedp.CSS("#url"), "https://lu.hotline.example"),
+			chromedp.SendKeys(chromedp.CSS("#signing_key"), signing),
+			chromedp.SendKeys(chromedp.CSS("#encryption_key"), "x25519:"+b64(lu.exchange.Public())),
+			chromedp.SendKeys(chromedp.CSS("#jurisdictions"), "LU"), chromedp.Click(chromedp.CSS("#share-description")),
+			chromedp.Click(chromedp.CSS(`form[action="/staff/network/peers"] button[type=submit]`)))
+	}
+	fill("ed25519:not-a-key")
+	must(chromedp.WaitVisible(chromedp.CSS("#error-summary")))
+	if s := text("#signing_key-error"); !strings.Contains(s, "not the right public key") {
+		t.Fatalf("signing key error: %q", s)
+	}
+	check("network with errors")
+	must(chromedp.Navigate(origin + "/staff/network"))
+	fill("ed25519:" + b64(lu.identity.PublicKey()))
+	must(chromedp.WaitVisible(chromedp.CSS(`a[href="/staff/network/peers/lu"]`)))
+	if s := text("main"); !strings.Contains(s, "The peer is added") {
+		t.Fatalf("after adding: %s", s)
+	}
+	if p, err := e.db.Peer(bg, "lu"); err != nil || !slices.Equal(p.Share, []string{canopy.ShareDescription, canopy.SharePlatform, canopy.ShareURLs}) {
+		t.Fatalf("peer added in the browser: %+v %v", p, err)
+	}
+	must(chromedp.Click(chromedp.CSS(`a.button[href="/staff/network/peers/lu"]`)), chromedp.WaitVisible(chromedp.CSS(`form[action="/staff/network/peers/lu"]`)))
+	check("peer")
+	must(chromedp.Click(chromedp.CSS(`a.button[href="/staff/network/peers/lu/remove"]`)), chromedp.WaitVisible(chromedp.CSS(`form[action="/staff/network/peers/lu/remove"]`)))
+	check("confirm removal")
+	must(chromedp.Click(chromedp.CSS(`form[action="/staff/logout"] button`)), chromedp.WaitVisible(chromedp.CSS("#email")))
+
+	// The analyst: the unrouted list, a referral, an answer to a peer.
+	signIn(canopy.RoleAnalyst, "table.queue")
+	must(chromedp.Click(chromedp.CSS(`a[href="/staff/unrouted"]`)), chromedp.WaitVisible(chromedp.CSS(`a[href="/staff/reports/`+unrouted+`"]`)))
+	check("unrouted")
+	must(chromedp.Navigate(origin+"/staff/reports/"+hosted), chromedp.WaitVisible(chromedp.CSS(`form[action$="/refer"]`)))
+	if s := text("#border-title + p"); !strings.Contains(s, "Hosted in BE") {
+		t.Fatalf("routing on the report page: %q", s)
+	}
+	check("report with the cross-border panel")
+	must(chromedp.Click(chromedp.CSS(`form[action$="/refer"] button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(".notice")))
+	if s := text(".notice"); !strings.Contains(s, "The report is referred") {
+		t.Fatalf("after referring: %q", s)
+	}
+	check("referred report")
+	if refs, err := e.db.ReferralsOf(bg, hosted); err != nil || len(refs) != 1 || refs[0].PeerID != "be" {
+		t.Fatalf("referrals %+v %v", refs, err)
+	}
+	must(chromedp.Navigate(origin+"/staff/reports/"+referred), chromedp.WaitVisible(chromedp.CSS(`form[action$="/status"]`)))
+	check("report referred here")
+	must(chromedp.Click(chromedp.CSS(`button[value="rejected"]`)), chromedp.WaitVisible(chromedp.CSS("#error-summary")))
+	check("answer with errors")
+	must(chromedp.SendKeys(chromedp.CSS("#status_reason"), "Not hosted here."), chromedp.Click(chromedp.CSS(`button[value="rejected"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".notice")))
+	if s := text("ol.timeline"); !strings.Contains(s, "Sent to peer nl: rejected") {
+		t.Fatalf("timeline after answering: %s", s)
 	}
 }

@@ -4,14 +4,20 @@
 // recovery code or a passkey), shows the triage queue with its
 // service-level clocks, a report's triage fields and timeline, opens a
 // report's sealed content on an explicit, audited request, and takes the
-// triage actions; administrators manage accounts and auditors read the
-// audit log.
+// triage actions. Across borders, it shows how each report was routed,
+// lets staff choose its jurisdiction, refer it to a peer node and answer
+// a peer that referred one here, and lists the reports routed abroad that
+// no rule sends anywhere. Administrators manage accounts and the network
+// (peers, routing rules, hash-bank subscriptions); auditors read the audit
+// log.
 //
 // The package is an adapter: it holds no rule of its own about who may do
 // what. internal/triage checks permissions and jurisdictions for every
-// report action and audits refusals; the pages for accounts and the audit
-// log ask internal/access and write refusals to the audit log the same
-// way. Pages only use access.Can to decide which forms to show.
+// report action and audits refusals, and internal/federation asks it for
+// the cross-border ones; the pages for accounts, the network, the
+// unrouted reports and the audit log ask internal/access and write
+// refusals to the audit log the same way. Pages only use access.Can to
+// decide which forms to show.
 //
 // # Sessions and forgery
 //

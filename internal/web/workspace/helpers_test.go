@@ -12,9 +12,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -25,6 +27,10 @@ import (
 
 	"github.com/canopy-org/canopy"
 	"github.com/canopy-org/canopy/internal/audit"
+	"github.com/canopy-org/canopy/internal/bank"
+	"github.com/canopy-org/canopy/internal/federation"
+	"github.com/canopy-org/canopy/internal/geo"
+	"github.com/canopy-org/canopy/internal/geo/geotest"
 	"github.com/canopy-org/canopy/internal/intake"
 	"github.com/canopy-org/canopy/internal/seal"
 	"github.com/canopy-org/canopy/internal/staff"
@@ -60,19 +66,21 @@ const password = "correct horse battery staple"
 // env is a workspace on a real database, reached over real HTTP, with one
 // fully enrolled account per role.
 type env struct {
-	t      *testing.T
-	clock  *fakeClock
-	db     *store.DB
-	staff  *staff.Service
-	triage *triage.Service
-	intake *intake.Service
-	audit  *audit.Log
-	srv    *server
-	http   *httptest.Server
-	logs   *syncBuffer
+	t       *testing.T
+	clock   *fakeClock
+	db      *store.DB
+	staff   *staff.Service
+	triage  *triage.Service
+	intake  *intake.Service
+	audit   *audit.Log
+	network *federation.Service
+	srv     *server
+	http    *httptest.Server
+	logs    *syncBuffer
 
 	members map[canopy.Role]*account
-	n       int // a counter for unique e-mail addresses
+	peers   map[string]*peerNode
+	n       int // a counter for unique e-mail addresses and peer ids
 }
 
 // account is a test member of staff.
@@ -99,14 +107,45 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// newBareEnv starts a workspace on db with no staff at all.
+// testDNS resolves the hosts of the tests' reports to documentation
+// addresses, which testGeo places in countries. Other hosts, such as
+// e.submit's abuse.example, resolve nowhere: such a report is routed by
+// the child's country.
+var testDNS = fakeDNS{"be-host.example": "192.0.2.10", "de-host.example": "198.51.100.7"}
+
+var testGeo = map[string]string{"192.0.2.0/24": "BE", "198.51.100.0/24": "DE"}
+
+// fakeDNS stands in for the system resolver, which the tests must not
+// reach.
+type fakeDNS map[string]string
+
+func (f fakeDNS) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
+	ip, ok := f[host]
+	if !ok {
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	return []netip.Addr{netip.MustParseAddr(ip)}, nil
+}
+
+// newBareEnv starts a workspace on db with no staff at all. The node
+// serves France; its network has no peers yet.
 func newBareEnv(t *testing.T, db *store.DB) *env {
 	t.Helper()
 	keys, err := seal.New(bytes.Repeat([]byte{3}, seal.KeySize))
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := seal.LoadOrCreateIdentity(filepath.Join(t.TempDir(), "node.key"), "test-node")
+	dir := t.TempDir()
+	id, err := seal.LoadOrCreateIdentity(filepath.Join(dir, "node.key"), "test-node")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exchange, err := seal.LoadOrCreateExchangeKey(filepath.Join(dir, "exchange.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	geotest.Write(t, filepath.Join(dir, "countries.mmdb"), testGeo)
+	countries, err := geo.Open(filepath.Join(dir, "countries.mmdb"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,13 +156,17 @@ func newBareEnv(t *testing.T, db *store.DB) *env {
 	t.Cleanup(func() { log.Close() })
 	c := &fakeClock{t: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
 	log.Now = c.now
-	e := &env{t: t, clock: c, db: db, audit: log, logs: &syncBuffer{}, members: map[canopy.Role]*account{}}
+	e := &env{t: t, clock: c, db: db, audit: log, logs: &syncBuffer{}, members: map[canopy.Role]*account{}, peers: map[string]*peerNode{}}
+	logger := slog.New(slog.NewTextHandler(e.logs, nil))
 	e.staff = &staff.Service{DB: db, Keys: keys, Audit: log, Now: c.now, Issuer: "Canopy test",
 		IdleTimeout: 24 * time.Hour, AbsoluteTimeout: 72 * time.Hour}
 	e.triage = &triage.Service{DB: db, Keys: keys, Audit: log, Now: c.now}
 	e.intake = &intake.Service{DB: db, Keys: keys, Audit: log, Now: c.now}
-	s, err := newServer(Config{Staff: e.staff, Triage: e.triage, Audit: log, Logger: slog.New(slog.NewTextHandler(e.logs, nil)),
-		Now: c.now, RP: testRP, NodeName: "test-node"})
+	e.network = &federation.Service{DB: db, Keys: keys, Identity: id, Exchange: exchange, Audit: log,
+		Intake: e.intake, Triage: e.triage, Banks: &bank.Service{DB: db, Audit: log, Now: c.now}, Now: c.now, Logger: logger,
+		Jurisdictions: []string{"FR"}, Geo: countries, Resolver: testDNS}
+	s, err := newServer(Config{Staff: e.staff, Triage: e.triage, Audit: log, Logger: logger,
+		Now: c.now, RP: testRP, NodeName: "test-node", Network: e.network})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,6 +251,136 @@ func (e *env) submit(category, country string, flags ...string) string {
 	e.clock.add(time.Minute)
 	return rc.ReportID
 }
+
+// submitHosted files a report about content at url, routes it as the
+// node's router would, and moves the clock on.
+func (e *env) submitHosted(category, country, url string) string {
+	e.t.Helper()
+	rc, err := e.intake.Submit(context.Background(), intake.Submission{Channel: canopy.ChannelPortal, Reporter: "caregiver",
+		Category: category, ChildCountry: country, Description: secretDescription, URLs: []string{url}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.route(rc.ReportID)
+	e.clock.add(time.Minute)
+	return rc.ReportID
+}
+
+// route routes a report as the node's router would.
+func (e *env) route(id string) {
+	e.t.Helper()
+	if _, err := e.network.Route(context.Background(), id); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// peerNode is another node of the network, as far as the tests need one:
+// its keys, to seal and sign what it sends this node.
+type peerNode struct {
+	id       string
+	identity *seal.Identity
+	exchange *seal.ExchangeKey
+}
+
+// newPeerNode makes the keys of another node.
+func (e *env) newPeerNode(name string) *peerNode {
+	e.t.Helper()
+	dir := e.t.TempDir()
+	id, err := seal.LoadOrCreateIdentity(filepath.Join(dir, "node.key"), name)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	x, err := seal.LoadOrCreateExchangeKey(filepath.Join(dir, "exchange.key"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return &peerNode{identity: id, exchange: x}
+}
+
+// peer returns the active peer with this id, adding it (sharing web
+// addresses and the service named) the first time.
+func (e *env) peer(id string, jurisdictions ...string) *peerNode {
+	e.t.Helper()
+	if p, ok := e.peers[id]; ok {
+		return p
+	}
+	p := e.newPeerNode("hotline-" + id)
+	p.id = id
+	_, err := e.network.AddPeer(context.Background(), audit.System, canopy.Peer{ID: id, Name: "hotline-" + id,
+		URL: "https://" + id + ".hotline.example", SigningKey: p.identity.PublicKey(), EncryptionKey: p.exchange.Public(),
+		Jurisdictions: jurisdictions})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.peers[id] = p
+	return p
+}
+
+// newPeer adds a peer with a fresh id, for a test that changes its state.
+func (e *env) newPeer() string {
+	e.t.Helper()
+	e.n++
+	id := fmt.Sprintf("peer%d", e.n)
+	e.peer(id, "LU")
+	return id
+}
+
+// referFrom has peer p refer a report to this node and returns this
+// node's report.
+func (e *env) referFrom(p *peerNode, category string) string {
+	e.t.Helper()
+	ref := canopy.NewID()
+	e.send(p, federation.KindReferral, ref, 1, federation.ReferralPayload{Referral: ref, Received: wireTime(e.clock.now()),
+		Category: category, Jurisdiction: "FR", Basis: canopy.BasisHosting, URLs: []string{"https://fr-host.example/" + ref}})
+	var id string
+	err := e.db.Update(context.Background(), func(tx *store.Tx) error {
+		r, err := tx.Referral(p.id, ref, false)
+		if err != nil {
+			return err
+		}
+		id = r.ReportID
+		return nil
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.clock.add(time.Minute)
+	return id
+}
+
+// statusFrom has peer p tell this node what became of referral ref: the
+// n-th status of its thread.
+func (e *env) statusFrom(p *peerNode, ref string, n int64, status, reason string) {
+	e.t.Helper()
+	e.send(p, federation.KindStatus, ref, n, federation.StatusPayload{Referral: ref, Status: status, At: wireTime(e.clock.now()), Reason: reason})
+	e.clock.add(time.Minute)
+}
+
+// send delivers one message from peer p to this node, sealed and signed
+// as p's node would, through the Receive that /federation/v1/inbox calls.
+func (e *env) send(p *peerNode, kind, thread string, n int64, payload any) {
+	e.t.Helper()
+	raw, err := json.Marshal(payload)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	now, msg, me := e.clock.now(), canopy.NewID(), e.network.Identity.PublicKey()
+	sealed, err := federation.SealPayload(e.network.Exchange.Public(), msg, p.identity.PublicKey(), me, kind, thread, raw)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	env := federation.NewEnvelope(p.identity, me, msg, kind, thread, n, now, now, sealed)
+	results, err := e.network.Receive(context.Background(), []*federation.Envelope{env})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if len(results) != 1 || results[0].Status != federation.StatusAccepted {
+		e.t.Fatalf("%s from %s: %+v", kind, p.id, results)
+	}
+}
+
+// wireTime writes a time as messages between nodes carry it.
+func wireTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
 
 // secretDescription marks a report's sealed content: it must appear only
 // in the answer to an opening.

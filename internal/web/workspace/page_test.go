@@ -132,9 +132,12 @@ func TestRefusalsAudited(t *testing.T) {
 func TestPagesAreLabelled(t *testing.T) {
 	e := newEnv(t)
 	id := e.submit("grooming", "FR")
+	e.peer("be", "BE")
+	referred := e.referFrom(e.peer("nl", "NL"), "csam")
 	pages := map[canopy.Role][]string{
-		canopy.RoleAnalyst:       {"/staff/", "/staff/reports/" + id, "/staff/account", "/staff/accounts", "/staff/nothing"},
-		canopy.RoleAdministrator: {"/staff/accounts"},
+		canopy.RoleAnalyst: {"/staff/", "/staff/reports/" + id, "/staff/reports/" + referred, "/staff/unrouted", "/staff/account",
+			"/staff/accounts", "/staff/nothing"},
+		canopy.RoleAdministrator: {"/staff/accounts", "/staff/network", "/staff/network/peers/be", "/staff/network/peers/be/remove"},
 		canopy.RoleAuditor:       {"/staff/audit", "/staff/audit/reports/" + id},
 	}
 	label := regexp.MustCompile(`<label for="([^"]+)"`)

@@ -13,6 +13,7 @@ import (
 	"github.com/canopy-org/canopy/internal/access"
 	"github.com/canopy-org/canopy/internal/audit"
 	"github.com/canopy-org/canopy/internal/staff"
+	"github.com/canopy-org/canopy/internal/store"
 )
 
 // request is one call of a route, made fresh for each caller so that no
@@ -115,6 +116,24 @@ var routes = []route{
 		id := freshReport(e)
 		return request{path: "/staff/reports/" + id + "/message", form: url.Values{"body": {"Thank you. Are you safe now?"}}, report: id}
 	}},
+	{method: "POST", pattern: "/staff/reports/{id}/jurisdiction", perm: access.ReportRefer, prep: func(e *env, _ *account, _ *browser) request {
+		id := freshReport(e)
+		return request{path: "/staff/reports/" + id + "/jurisdiction", form: url.Values{"jurisdiction": {"BE"}}, report: id}
+	}},
+	{method: "POST", pattern: "/staff/reports/{id}/refer", perm: access.ReportRefer, prep: func(e *env, _ *account, _ *browser) request {
+		e.peer("be", "BE")
+		id := freshReport(e)
+		return request{path: "/staff/reports/" + id + "/refer", form: url.Values{"peer": {"be"}}, report: id}
+	}},
+	{method: "POST", pattern: "/staff/reports/{id}/status", perm: access.ReportRefer, prep: func(e *env, _ *account, _ *browser) request {
+		id := e.referFrom(e.peer("nl", "NL"), "sextortion")
+		return request{path: "/staff/reports/" + id + "/status", form: url.Values{"status": {canopy.ReferralAccepted}}, report: id}
+	}},
+	{method: "GET", pattern: "/staff/unrouted", perm: access.QueueView, prep: func(e *env, _ *account, _ *browser) request {
+		id := e.submit("sextortion", "DE")
+		e.route(id)
+		return request{path: "/staff/unrouted", report: id}
+	}},
 	{method: "GET", pattern: "/staff/accounts", perm: access.AccountManage, prep: fixed("/staff/accounts")},
 	{method: "POST", pattern: "/staff/accounts/invite", perm: access.AccountManage, prep: func(e *env, _ *account, _ *browser) request {
 		e.n++
@@ -129,6 +148,54 @@ var routes = []route{
 	}},
 	{method: "POST", pattern: "/staff/accounts/{id}/revoke", perm: access.AccountManage, prep: func(e *env, _ *account, _ *browser) request {
 		return request{path: "/staff/accounts/" + invitee(e) + "/revoke"}
+	}},
+	{method: "GET", pattern: "/staff/network", perm: access.PeerManage, prep: fixed("/staff/network")},
+	{method: "POST", pattern: "/staff/network/peers", perm: access.PeerManage, prep: func(e *env, _ *account, _ *browser) request {
+		e.n++
+		p := e.newPeerNode(fmt.Sprintf("hotline-new%d", e.n))
+		return request{path: "/staff/network/peers", form: url.Values{"peer_id": {fmt.Sprintf("new%d", e.n)}, "url": {"https://new.hotline.example"},
+			"signing_key": {"ed25519:" + b64(p.identity.PublicKey())}, "encryption_key": {"x25519:" + b64(p.exchange.Public())},
+			"jurisdictions": {"NL"}, "share": {canopy.ShareURLs}}}
+	}},
+	{method: "GET", pattern: "/staff/network/peers/{id}", perm: access.PeerManage, prep: func(e *env, _ *account, _ *browser) request {
+		e.peer("be", "BE")
+		return request{path: "/staff/network/peers/be"}
+	}},
+	{method: "POST", pattern: "/staff/network/peers/{id}", perm: access.PeerManage, prep: func(e *env, _ *account, _ *browser) request {
+		e.peer("be", "BE")
+		return request{path: "/staff/network/peers/be", form: url.Values{"url": {"https://be.hotline.example"}, "jurisdictions": {"BE"},
+			"share": {canopy.ShareURLs, canopy.SharePlatform}}}
+	}},
+	{method: "POST", pattern: "/staff/network/peers/{id}/suspend", perm: access.PeerManage, prep: func(e *env, _ *account, _ *browser) request {
+		return request{path: "/staff/network/peers/" + e.newPeer() + "/suspend"}
+	}},
+	{method: "POST", pattern: "/staff/network/peers/{id}/resume", perm: access.PeerManage, prep: func(e *env, _ *account, _ *browser) request {
+		id := e.newPeer()
+		if _, err := e.network.SetPeerState(context.Background(), audit.System, id, canopy.PeerSuspended); err != nil {
+			e.t.Fatal(err)
+		}
+		return request{path: "/staff/network/peers/" + id + "/resume"}
+	}},
+	{method: "GET", pattern: "/staff/network/peers/{id}/remove", perm: access.PeerManage, prep: func(e *env, _ *account, _ *browser) request {
+		return request{path: "/staff/network/peers/" + e.newPeer() + "/remove"}
+	}},
+	{method: "POST", pattern: "/staff/network/peers/{id}/remove", perm: access.PeerManage, prep: func(e *env, _ *account, _ *browser) request {
+		return request{path: "/staff/network/peers/" + e.newPeer() + "/remove"}
+	}},
+	{method: "POST", pattern: "/staff/network/routes", perm: access.PeerManage, prep: func(e *env, _ *account, _ *browser) request {
+		e.peer("be", "BE")
+		return request{path: "/staff/network/routes", form: url.Values{"route_jurisdiction": {"BE"}, "route_peer": {"be"}}}
+	}},
+	{method: "POST", pattern: "/staff/network/routes/{jurisdiction}/remove", perm: access.PeerManage, prep: func(e *env, _ *account, _ *browser) request {
+		err := e.network.SetRoute(context.Background(), audit.System, store.Route{Jurisdiction: "LU", PeerID: e.newPeer()})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		return request{path: "/staff/network/routes/LU/remove"}
+	}},
+	{method: "POST", pattern: "/staff/network/subscriptions", perm: access.PeerManage, prep: func(e *env, _ *account, _ *browser) request {
+		e.peer("be", "BE")
+		return request{path: "/staff/network/subscriptions", form: url.Values{"sub_peer": {"be"}, "sub_bank": {"hashes"}}}
 	}},
 	{method: "GET", pattern: "/staff/account", perm: access.OwnAccount, prep: fixed("/staff/account")},
 	{method: "POST", pattern: "/staff/account/sessions/revoke", perm: access.OwnAccount, prep: func(e *env, c *account, _ *browser) request {

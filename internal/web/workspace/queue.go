@@ -26,6 +26,9 @@ type queueView struct {
 	BreachedAtLeast bool
 	Page, Pages     int
 	Prev, Next      string
+	// Unrouted counts the reports routed abroad that wait for a peer.
+	Unrouted        int
+	UnroutedAtLeast bool
 }
 
 type queueRow struct {
@@ -67,6 +70,10 @@ func (s *server) queue(w http.ResponseWriter, r *http.Request, m *member) {
 	}
 	if v.Breached, v.BreachedAtLeast, err = s.countBreached(r.Context(), m, items, total); err != nil {
 		s.fail(w, r, m, err)
+		return
+	}
+	if _, v.Unrouted, v.UnroutedAtLeast, err = s.unroutedFor(r.Context(), m.account); err != nil {
+		s.internalError(w, r, err)
 		return
 	}
 	if pageNo > 1 {

@@ -22,7 +22,7 @@ var staticFiles embed.FS
 // pageNames are the templates a response can render; each defines
 // "content" inside layout.html.
 var pageNames = []string{"message", "setup", "invite", "enrol", "recovery", "login", "factor",
-	"queue", "report", "accounts", "account", "audit", "opened"}
+	"queue", "report", "accounts", "account", "audit", "opened", "network", "peer", "confirm", "unrouted"}
 
 type pages struct{ t map[string]*template.Template }
 
@@ -187,8 +187,11 @@ func nav(a *canopy.Account, current string) []navLink {
 			out = append(out, navLink{Href: href, Label: label, Current: match(current)})
 		}
 	}
-	add("/staff/", "Queue", access.QueueView, func(c string) bool { return c == "/staff/" || strings.HasPrefix(c, "/staff/reports/") })
+	add("/staff/", "Queue", access.QueueView, func(c string) bool {
+		return c == "/staff/" || c == "/staff/unrouted" || strings.HasPrefix(c, "/staff/reports/")
+	})
 	add("/staff/accounts", "Accounts", access.AccountManage, func(c string) bool { return strings.HasPrefix(c, "/staff/accounts") })
+	add("/staff/network", "Network", access.PeerManage, func(c string) bool { return strings.HasPrefix(c, "/staff/network") })
 	add("/staff/audit", "Audit log", access.AuditRead, func(c string) bool { return strings.HasPrefix(c, "/staff/audit") })
 	add("/staff/account", "My account", access.OwnAccount, func(c string) bool { return c == "/staff/account" || strings.HasPrefix(c, "/staff/account/") })
 	return out
@@ -317,3 +320,14 @@ func (p *page) Imagery() []string         { return canopy.ImageryDecisions }
 func (p *page) IndustryClasses() []string { return canopy.IndustryClasses }
 func (p *page) AgeBands() []string        { return canopy.AgeBands }
 func (p *page) Outcomes() []string        { return canopy.Outcomes }
+func (p *page) Shareable() []string       { return canopy.Shareable }
+
+// peerBox is what the "share" and "banks" templates need of a peer form,
+// which the network page and a peer's page both show.
+type peerBox struct {
+	P     *page
+	F     peerForm
+	Banks []string // this node's banks
+}
+
+func (p *page) PeerBox(f peerForm, banks []string) peerBox { return peerBox{P: p, F: f, Banks: banks} }

@@ -29,6 +29,8 @@ type reportView struct {
 	Content  canopy.ReportContent
 	Messages []canopy.Message
 
+	Border crossBorder
+
 	Can    actions
 	Assess assessForm
 	Review reviewForm
@@ -52,6 +54,8 @@ type linkedReport struct {
 // and the report's stage makes sense of. The services decide.
 type actions struct {
 	Open, Claim, Assess, Review, Merge, Message bool
+	Route                                       bool // choose the jurisdiction, refer to a peer
+	Status                                      bool // answer the peer that referred the report here
 }
 
 type assessForm struct {
@@ -84,6 +88,10 @@ var reportLabels = map[string]string{
 	"reason":         "Reason for reopening",
 	"into":           "Merge into report",
 	"body":           "Message to the reporter",
+	"jurisdiction":   "Jurisdiction",
+	"peer":           "Peer to refer to",
+	"status":         "Status for the peer",
+	"status_reason":  "Reason for the peer",
 }
 
 var reportTargets = map[string]string{
@@ -92,6 +100,8 @@ var reportTargets = map[string]string{
 	"imagery":  "imagery-none",
 	"outcome":  "outcome-" + canopy.Outcomes[0],
 	"decision": "decision-confirm",
+	"peer":     "refer-peer-0",
+	"status":   "status-" + canopy.ReferralAccepted,
 }
 
 // Notices after an action, by the "done" parameter of the redirect.
@@ -102,6 +112,9 @@ var doneNotices = map[string]string{
 	"reopened": "The report is reopened and back in the queue.",
 	"merged":   "This report is merged into the other.",
 	"sent":     "Your message is sent. The reporter reads it with their receipt code.",
+	"routed":   "The jurisdiction you chose is recorded. It stands over what the node found.",
+	"referred": "The report is referred. It is delivered as soon as the peer can be reached; its status is under Referrals.",
+	"status":   "The status is sent to the peer that referred this report.",
 }
 
 func (s *server) report(w http.ResponseWriter, r *http.Request, m *member) {
@@ -152,6 +165,13 @@ func (s *server) reportPage(w http.ResponseWriter, r *http.Request, m *member) (
 		Merge:   access.Can(role, access.ReportMerge) && st.Stage != canopy.StageMerged,
 		Message: access.Can(role, access.ReportMessage),
 	}
+	if err := s.loadCrossBorder(r.Context(), v, view.Timeline); err != nil {
+		s.internalError(w, r, err)
+		return nil, nil, false
+	}
+	refer := access.Can(role, access.ReportRefer)
+	v.Can.Route = refer && st.Stage != canopy.StageMerged
+	v.Can.Status = refer && v.Border.Inbound != nil && !v.Border.Closed
 	v.Assess = assessForm{Category: st.Category, Flags: view.Report.Flags}
 	if a := view.Assessment; a != nil {
 		v.Assess = assessForm{Category: a.Category, Flags: a.Flags, Imagery: a.Imagery, IndustryClass: a.IndustryClass, AgeBand: a.AgeBand}
@@ -178,6 +198,10 @@ func timelineEntryOf(e canopy.Event) timelineEntry {
 			parts = append(parts, "category: "+categoryName(c))
 		}
 		t.Detail = strings.Join(parts, ", ")
+	case canopy.EventRouted:
+		t.Detail = routedDetail(e.Data)
+	case canopy.EventReferred, canopy.EventReferralReceived, canopy.EventReferralStatus:
+		t.Detail = referralDetail(e)
 	case canopy.EventMerged:
 		t.LinkID = e.Data["into"]
 	case canopy.EventMergedFrom:

@@ -211,10 +211,17 @@ func TestJurisdictions(t *testing.T) {
 		t.Fatal("wrong account")
 	}
 	e.clock.add(time.Minute)
+	e.route(de) // abroad, with no rule: unrouted, and still Germany's
 	b := e.login("fr")
 	_, body := b.get("/staff/")
-	if !strings.Contains(body, fr) || strings.Contains(body, de) {
+	if !strings.Contains(body, fr) || strings.Contains(body, de) || !strings.Contains(body, "0 reports are routed abroad") {
 		t.Fatalf("queue:\n%s", body)
+	}
+	if _, body := b.get("/staff/unrouted"); strings.Contains(body, de) {
+		t.Fatalf("unrouted:\n%s", body)
+	}
+	if _, body := e.login(canopy.RoleAnalyst).get("/staff/unrouted"); !strings.Contains(body, de) {
+		t.Fatalf("an analyst for every jurisdiction does not see the unrouted report:\n%s", body)
 	}
 	for _, p := range []string{"/staff/reports/" + de, "/staff/reports/" + de + "/open", "/staff/reports/" + de + "/claim"} {
 		var resp *http.Response

@@ -1,8 +1,10 @@
 package workspace
 
 import (
+	"encoding/base64"
 	"fmt"
 	"html/template"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,22 +20,29 @@ import (
 var en = i18n.Get("en")
 
 var funcs = template.FuncMap{
-	"category": categoryName,
-	"flag":     func(code string) string { return en.T("flag." + code + ".name") },
-	"status":   func(code string) string { return en.T("status." + code + ".name") },
-	"reporter": func(code string) string { return en.T("reporter." + code + ".name") },
-	"outcome":  func(code string) string { return word(outcomeNames, code) },
-	"stage":    func(code string) string { return word(stageNames, code) },
-	"role":     func(r canopy.Role) string { return word(roleNames, string(r)) },
-	"event":    func(code string) string { return word(eventNames, code) },
-	"imagery":  func(code string) string { return word(imageryNames, code) },
-	"industry": func(code string) string { return word(industryNames, code) },
-	"ageband":  func(code string) string { return word(ageBandNames, code) },
-	"linkkind": func(code string) string { return word(linkKindNames, code) },
-	"channel":  func(code string) string { return word(channelNames, code) },
-	"action":   func(code string) string { return word(actionNames, code) },
-	"when":     when,
-	"dur":      dur,
+	"category":  categoryName,
+	"flag":      func(code string) string { return en.T("flag." + code + ".name") },
+	"status":    func(code string) string { return en.T("status." + code + ".name") },
+	"reporter":  func(code string) string { return en.T("reporter." + code + ".name") },
+	"outcome":   func(code string) string { return word(outcomeNames, code) },
+	"stage":     func(code string) string { return word(stageNames, code) },
+	"role":      func(r canopy.Role) string { return word(roleNames, string(r)) },
+	"event":     func(code string) string { return word(eventNames, code) },
+	"imagery":   func(code string) string { return word(imageryNames, code) },
+	"industry":  func(code string) string { return word(industryNames, code) },
+	"ageband":   func(code string) string { return word(ageBandNames, code) },
+	"linkkind":  func(code string) string { return word(linkKindNames, code) },
+	"channel":   func(code string) string { return word(channelNames, code) },
+	"action":    func(code string) string { return word(actionNames, code) },
+	"share":     func(code string) string { return word(shareNames, code) },
+	"shares":    sharesOf,
+	"basisfrom": func(code string) string { return word(basisFrom, code) },
+	"peerstate": func(code string) string { return word(peerStateNames, code) },
+	"refstatus": func(code string) string { return word(referralStatusNames, code) },
+	"receives":  receives,
+	"b64":       base64.RawURLEncoding.EncodeToString, // a key as federation.NodeInfo writes it
+	"when":      when,
+	"dur":       dur,
 	"country": func(code string) string {
 		if code == "" {
 			return "Unknown"
@@ -101,23 +110,24 @@ var roleNames = map[string]string{
 }
 
 var eventNames = map[string]string{
-	canopy.EventReceived:        "Report received",
-	canopy.EventReporterMessage: "Message from the reporter",
-	canopy.EventStaffMessage:    "Message to the reporter",
-	canopy.EventFirstLook:       "First look (content opened)",
-	canopy.EventAssessed:        "Assessed",
-	canopy.EventReferred:        "Decision: referred",
-	canopy.EventActionTaken:     "Decision: action taken",
-	canopy.EventContentRemoved:  "Content removed",
-	canopy.EventNoFurtherAction: "Decision: no further action",
-	canopy.EventReopened:        "Reopened by a supervisor",
-	canopy.EventClaimed:         "Claimed",
-	canopy.EventReviewed:        "Decision confirmed by a supervisor",
-	canopy.EventMerged:          "Merged into another report",
-	canopy.EventMergedFrom:      "A duplicate was merged into this report",
-	// Written as text: the hash-bank matcher that adds this kind is being
-	// built beside this package.
-	"matched": "A hash matched known content",
+	canopy.EventReceived:         "Report received",
+	canopy.EventReporterMessage:  "Message from the reporter",
+	canopy.EventStaffMessage:     "Message to the reporter",
+	canopy.EventFirstLook:        "First look (content opened)",
+	canopy.EventAssessed:         "Assessed",
+	canopy.EventReferred:         "Decision: referred",
+	canopy.EventActionTaken:      "Decision: action taken",
+	canopy.EventContentRemoved:   "Content removed",
+	canopy.EventNoFurtherAction:  "Decision: no further action",
+	canopy.EventReopened:         "Reopened by a supervisor",
+	canopy.EventClaimed:          "Claimed",
+	canopy.EventReviewed:         "Decision confirmed by a supervisor",
+	canopy.EventMerged:           "Merged into another report",
+	canopy.EventMergedFrom:       "A duplicate was merged into this report",
+	canopy.EventMatched:          "A hash matched known content",
+	canopy.EventRouted:           "Routed",
+	canopy.EventReferralReceived: "Referred to this node by a peer",
+	canopy.EventReferralStatus:   "Referral status",
 }
 
 var imageryNames = map[string]string{
@@ -157,19 +167,105 @@ var channelNames = map[string]string{
 }
 
 var actionNames = map[string]string{
-	"login":             "Signed in",
-	"login.failed":      "Sign-in refused",
-	"logout":            "Signed out",
-	"permission.denied": "Refused by permissions",
-	"report.create":     "Report accepted",
-	"report.view":       "Report opened",
-	"report.message":    "Message added",
-	"report.assess":     "Triage action",
-	"report.refer":      "Referred to a peer",
-	"report.destroy":    "Report data destroyed",
-	"account.create":    "Account created",
-	"account.update":    "Account changed",
-	"audit.verify":      "Audit log verified",
+	"login":              "Signed in",
+	"login.failed":       "Sign-in refused",
+	"logout":             "Signed out",
+	"permission.denied":  "Refused by permissions",
+	"report.create":      "Report accepted",
+	"report.view":        "Report opened",
+	"report.message":     "Message added",
+	"report.assess":      "Triage action",
+	"report.refer":       "Referred to a peer",
+	"report.destroy":     "Report data destroyed",
+	"account.create":     "Account created",
+	"account.update":     "Account changed",
+	"audit.verify":       "Audit log verified",
+	"bank.create":        "Hash bank created",
+	"bank.change":        "Hash bank changed",
+	"bank.subscribe":     "Hash bank subscribed to",
+	"platform.create":    "Online service registered",
+	"apikey.create":      "API key issued",
+	"apikey.revoke":      "API key revoked",
+	"peer.add":           "Peer added",
+	"peer.update":        "Peer changed",
+	"route.set":          "Routing rule set or removed",
+	"report.route":       "Report routed",
+	"referral.receive":   "Referral received from a peer",
+	"referral.status":    "Referral status sent or received",
+	"federation.refused": "Message from another node refused",
+}
+
+// shareNames say what each field of a data-sharing profile sends.
+var shareNames = map[string]string{
+	canopy.ShareURLs:         "Web addresses reported",
+	canopy.SharePlatform:     "The app, game or website named",
+	canopy.ShareAccounts:     "Usernames reported",
+	canopy.ShareDescription:  "The reporter's own words",
+	canopy.ShareChildCountry: "The child's country",
+	canopy.ShareReporter:     "The kind of reporter (child, parent…), never who",
+	canopy.ShareLanguage:     "The language the reporter used",
+}
+
+// shareShort are the same, for lists.
+var shareShort = map[string]string{
+	canopy.ShareURLs:         "web addresses",
+	canopy.SharePlatform:     "the service named",
+	canopy.ShareAccounts:     "usernames",
+	canopy.ShareDescription:  "the reporter's words",
+	canopy.ShareChildCountry: "the child's country",
+	canopy.ShareReporter:     "the kind of reporter",
+	canopy.ShareLanguage:     "the reporter's language",
+}
+
+// sharesOf says in a phrase what of a report's content a profile sends,
+// in the order of canopy.Shareable.
+func sharesOf(share []string) string {
+	var out []string
+	for _, f := range canopy.Shareable {
+		if slices.Contains(share, f) {
+			out = append(out, shareShort[f])
+		}
+	}
+	if len(out) == 0 {
+		return "nothing of the content"
+	}
+	return strings.Join(out, ", ")
+}
+
+// receives says in a sentence what a peer receives of a referred report.
+func receives(share []string) string {
+	if !slices.ContainsFunc(share, canopy.IsShareable) {
+		return "Receives the classification and the hashes, and nothing of the content."
+	}
+	return "Receives the classification and the hashes, and " + sharesOf(share) + "."
+}
+
+var peerStateNames = map[string]string{
+	canopy.PeerActive:    "Active",
+	canopy.PeerSuspended: "Suspended: its messages are refused, ours to it wait",
+	canopy.PeerRemoved:   "Removed",
+}
+
+// basisNames say how a responsible jurisdiction was found.
+var basisNames = map[string]string{
+	canopy.BasisHosting: "found from where the web address is hosted",
+	canopy.BasisChild:   "the child's country, from the report",
+	canopy.BasisAnalyst: "chosen by a member of staff",
+}
+
+// basisFrom are the same, for a table's column.
+var basisFrom = map[string]string{
+	canopy.BasisHosting: "Where the web address is hosted",
+	canopy.BasisChild:   "The child's country, from the report",
+	canopy.BasisAnalyst: "A member of staff's choice",
+}
+
+var referralStatusNames = map[string]string{
+	canopy.ReferralReceived:       "received",
+	canopy.ReferralAccepted:       "accepted",
+	canopy.ReferralActioned:       "actioned",
+	canopy.ReferralContentRemoved: "content removed",
+	canopy.ReferralRejected:       "rejected",
 }
 
 // when writes a time for staff across time zones: day, month in words,
@@ -248,6 +344,23 @@ var staffMessages = map[string]string{
 	"error.duplicate":           "A report cannot be merged into itself.",
 	"error.country.unknown":     "Use two-letter ISO country codes, such as FR or DE, separated by spaces.",
 	"error.forbidden":           "Your role does not allow this.",
+	"error.peer.not_found":      "There is no such peer.",
+	"error.peer.exists":         "There is already a peer with this id or this signing key.",
+	"error.peer.url":            "Use the peer's base address, starting with https:// (http:// only on this machine), such as https://hotline.example.",
+	"error.peer.id":             "Use 1 to 32 lower-case letters, digits or hyphens, starting with a letter or digit, such as be.",
+	"error.peer.key":            "This is not the right public key. Copy it whole from the peer's node information: the signing key starts with ed25519:, the encryption key with x25519:.",
+	"error.peer.self":           "This is this node's own signing key. Use the key of the peer's node.",
+	"error.peer.removed":        "This peer is removed. Removal is final: it cannot be resumed or routed to.",
+	"error.peer.inactive":       "This peer is suspended or removed, so nothing can be sent to it now.",
+	"error.route.not_found":     "There is no routing rule for this jurisdiction.",
+	"error.referral.exists":     "This report is already referred to this peer, and the peer has not sent it back.",
+	"error.referral.not_found":  "This report was not referred to this node by a peer, so there is nobody to send a status to.",
+	"error.referral.closed":     "This referral is closed: the content is removed or the report was sent back, so no further status can be sent.",
+	"error.report.routed":       "A member of staff has already chosen this report's jurisdiction.",
+	"error.country":             "Use two-letter ISO country codes, such as BE or FR.",
+	"error.bank.name":           "Use 1 to 63 lower-case letters, digits, hyphens or underscores, such as hotline-hashes.",
+	"error.bank.not_found":      "There is no hash bank with this name on this node.",
+	"error.bank.exists":         "This node has a bank of its own with the name the subscription's local bank would take (the peer's id, an underscore and the bank's name).",
 }
 
 // messageOf returns the English message of an error key.

@@ -13,6 +13,7 @@ import (
 	"github.com/canopy-org/canopy"
 	"github.com/canopy-org/canopy/internal/access"
 	"github.com/canopy-org/canopy/internal/audit"
+	"github.com/canopy-org/canopy/internal/federation"
 	"github.com/canopy-org/canopy/internal/staff"
 	"github.com/canopy-org/canopy/internal/triage"
 	"github.com/canopy-org/canopy/internal/web/accesslog"
@@ -35,6 +36,9 @@ type Config struct {
 	RP staff.RelyingParty
 	// NodeName names the node in page headers.
 	NodeName string
+	// Network is the node's side of the federation: peers, routing rules,
+	// referrals and their statuses. Required.
+	Network *federation.Service
 }
 
 // maxBody bounds every POST: the longest form is an assessment or a
@@ -53,6 +57,7 @@ type server struct {
 	staff    *staff.Service
 	triage   *triage.Service
 	audit    *audit.Log
+	network  *federation.Service
 	log      *slog.Logger
 	now      func() time.Time
 	secure   bool
@@ -75,13 +80,14 @@ func New(cfg Config) (http.Handler, error) {
 }
 
 func newServer(cfg Config) (*server, error) {
-	if cfg.Staff == nil || cfg.Triage == nil || cfg.Audit == nil {
-		return nil, errors.New("workspace: Config.Staff, Triage and Audit are required")
+	if cfg.Staff == nil || cfg.Triage == nil || cfg.Audit == nil || cfg.Network == nil {
+		return nil, errors.New("workspace: Config.Staff, Triage, Audit and Network are required")
 	}
 	s := &server{
 		staff:    cfg.Staff,
 		triage:   cfg.Triage,
 		audit:    cfg.Audit,
+		network:  cfg.Network,
 		log:      cfg.Logger,
 		now:      cfg.Now,
 		secure:   cfg.Secure,
@@ -135,12 +141,28 @@ func newServer(cfg Config) (*server, error) {
 	handle("POST /staff/reports/{id}/review", s.post(s.signedIn(s.review)))
 	handle("POST /staff/reports/{id}/merge", s.post(s.signedIn(s.merge)))
 	handle("POST /staff/reports/{id}/message", s.post(s.signedIn(s.sendMessage)))
+	handle("POST /staff/reports/{id}/jurisdiction", s.post(s.signedIn(s.chooseJurisdiction)))
+	handle("POST /staff/reports/{id}/refer", s.post(s.signedIn(s.refer)))
+	handle("POST /staff/reports/{id}/status", s.post(s.signedIn(s.sendStatus)))
+	handle("GET /staff/unrouted", s.signedIn(s.unrouted))
 
 	handle("GET /staff/accounts", s.signedIn(s.accounts))
 	handle("POST /staff/accounts/invite", s.post(s.signedIn(s.invite)))
 	handle("POST /staff/accounts/{id}/disable", s.post(s.signedIn(s.disable)))
 	handle("POST /staff/accounts/{id}/enable", s.post(s.signedIn(s.enable)))
 	handle("POST /staff/accounts/{id}/revoke", s.post(s.signedIn(s.revokeAll)))
+
+	handle("GET /staff/network", s.signedIn(s.networkHome))
+	handle("POST /staff/network/peers", s.post(s.signedIn(s.addPeer)))
+	handle("GET /staff/network/peers/{id}", s.signedIn(s.peer))
+	handle("POST /staff/network/peers/{id}", s.post(s.signedIn(s.changePeer)))
+	handle("POST /staff/network/peers/{id}/suspend", s.post(s.signedIn(s.suspendPeer)))
+	handle("POST /staff/network/peers/{id}/resume", s.post(s.signedIn(s.resumePeer)))
+	handle("GET /staff/network/peers/{id}/remove", s.signedIn(s.confirmRemovePeer))
+	handle("POST /staff/network/peers/{id}/remove", s.post(s.signedIn(s.removePeer)))
+	handle("POST /staff/network/routes", s.post(s.signedIn(s.setRoute)))
+	handle("POST /staff/network/routes/{jurisdiction}/remove", s.post(s.signedIn(s.removeRoute)))
+	handle("POST /staff/network/subscriptions", s.post(s.signedIn(s.subscribe)))
 
 	handle("GET /staff/account", s.signedIn(s.ownAccount))
 	handle("POST /staff/account/sessions/revoke", s.post(s.signedIn(s.revokeOwnSession)))
