@@ -84,6 +84,11 @@ func (s *TriageState) Apply(e Event) {
 			s.Urgent = slices.Contains(strings.Fields(f), FlagUrgent)
 		}
 	case EventReferred, EventActionTaken, EventNoFurtherAction:
+		if p := e.Data["peer"]; e.Kind == EventReferred && p != "" {
+			// Referred to a peer: whatever routing said, that is
+			// where it went.
+			s.Route, s.RoutePeer = RoutePeer, p
+		}
 		s.Stage = StageDecided
 		s.Decided = e.At
 		s.Outcome = e.Data["outcome"]

@@ -246,7 +246,7 @@ func (s *Service) ChooseJurisdiction(ctx context.Context, who *canopy.Account, i
 
 // rerouteUnrouted applies the rules again to reports waiting for one.
 func (s *Service) rerouteUnrouted(ctx context.Context) error {
-	waiting, _, err := s.DB.Unrouted(ctx, 100000)
+	waiting, _, err := s.DB.Unrouted(ctx, store.QueueFilter{Limit: 100000})
 	if err != nil {
 		return err
 	}

@@ -176,15 +176,30 @@ func (db *DB) RoutingBacklog(ctx context.Context, limit int) ([]string, error) {
 	return out, rows.Err()
 }
 
-// Unrouted returns the reports whose responsible jurisdiction is abroad
-// and that no rule routes, oldest first, with how many there are.
-func (db *DB) Unrouted(ctx context.Context, limit int) ([]canopy.TriageState, int, error) {
+// Unrouted returns the open reports whose responsible jurisdiction is
+// abroad and that no rule routes, oldest first, with how many there are.
+// f.Jurisdictions limits them as it limits the queue.
+func (db *DB) Unrouted(ctx context.Context, f QueueFilter) ([]canopy.TriageState, int, error) {
+	where := `route = 'unrouted' AND stage IN ('new', 'claimed', 'reopened')`
+	var args []any
+	if len(f.Jurisdictions) > 0 {
+		var ph []string
+		for _, j := range f.Jurisdictions {
+			args = append(args, j)
+			ph = append(ph, fmt.Sprintf("$%d", len(args)))
+		}
+		where += ` AND jurisdiction IN ('', ` + strings.Join(ph, ", ") + `)`
+	}
 	var total int
-	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM report_state WHERE route = 'unrouted'`).Scan(&total); err != nil {
+	if err := db.read.QueryRowContext(ctx, db.q(`SELECT count(*) FROM report_state WHERE `+where), args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("store: count unrouted: %w", err)
 	}
-	rows, err := db.read.QueryContext(ctx, db.q(`SELECT `+stateColumns+` FROM report_state WHERE route = 'unrouted'
-		ORDER BY received_at LIMIT $1`), limit)
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	args = append(args, f.Limit, max(0, f.Offset))
+	rows, err := db.read.QueryContext(ctx, db.q(`SELECT `+stateColumns+` FROM report_state WHERE `+where+`
+		ORDER BY received_at LIMIT $`+itoa(len(args)-1)+` OFFSET $`+itoa(len(args))), args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: unrouted: %w", err)
 	}
