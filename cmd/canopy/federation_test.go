@@ -9,10 +9,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -29,19 +27,7 @@ import (
 	"github.com/canopy-org/canopy/internal/store/storetest"
 )
 
-// fakeDNS resolves the hosts of the tests' reports to documentation
-// addresses; the test country database places those in countries.
-type fakeDNS map[string]string
-
-func (f fakeDNS) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
-	ip, ok := f[host]
-	if !ok {
-		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
-	}
-	return []netip.Addr{netip.MustParseAddr(ip)}, nil
-}
-
-var testDNS = fakeDNS{"be-host.example": "192.0.2.10", "nl-host.example": "198.51.100.7", "fr-host.example": "203.0.113.5"}
+var testDNS = geotest.DNS{"be-host.example": "192.0.2.10", "nl-host.example": "198.51.100.7", "fr-host.example": "203.0.113.5"}
 
 // netNode is one node of a test network, with what restarting it needs.
 type netNode struct {

@@ -180,16 +180,7 @@ func (db *DB) RoutingBacklog(ctx context.Context, limit int) ([]string, error) {
 // abroad and that no rule routes, oldest first, with how many there are.
 // f.Jurisdictions limits them as it limits the queue.
 func (db *DB) Unrouted(ctx context.Context, f QueueFilter) ([]canopy.TriageState, int, error) {
-	where := `route = 'unrouted' AND stage IN ('new', 'claimed', 'reopened')`
-	var args []any
-	if len(f.Jurisdictions) > 0 {
-		var ph []string
-		for _, j := range f.Jurisdictions {
-			args = append(args, j)
-			ph = append(ph, fmt.Sprintf("$%d", len(args)))
-		}
-		where += ` AND jurisdiction IN ('', ` + strings.Join(ph, ", ") + `)`
-	}
+	where, args := f.where(`route = 'unrouted' AND stage IN ('new', 'claimed', 'reopened')`, "")
 	var total int
 	if err := db.read.QueryRowContext(ctx, db.q(`SELECT count(*) FROM report_state WHERE `+where), args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("store: count unrouted: %w", err)

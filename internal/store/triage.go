@@ -176,11 +176,11 @@ type QueueFilter struct {
 	Limit, Offset int
 }
 
-// Queue returns open reports in priority order: urgent first, then those
-// with known-content matches, then oldest first; and how many there are
-// in all.
-func (db *DB) Queue(ctx context.Context, f QueueFilter) ([]QueueRow, int, error) {
-	where := `s.stage IN ('new', 'claimed', 'reopened')`
+// where adds the filter's jurisdictions to a WHERE clause over
+// report_state (its columns prefixed by p) and returns it with its
+// arguments: a member scoped to some jurisdictions also sees reports whose
+// jurisdiction is unknown.
+func (f QueueFilter) where(cond, p string) (string, []any) {
 	var args []any
 	if len(f.Jurisdictions) > 0 {
 		var ph []string
@@ -188,8 +188,16 @@ func (db *DB) Queue(ctx context.Context, f QueueFilter) ([]QueueRow, int, error)
 			args = append(args, j)
 			ph = append(ph, fmt.Sprintf("$%d", len(args)))
 		}
-		where += ` AND s.jurisdiction IN ('', ` + strings.Join(ph, ", ") + `)`
+		cond += ` AND ` + p + `jurisdiction IN ('', ` + strings.Join(ph, ", ") + `)`
 	}
+	return cond, args
+}
+
+// Queue returns open reports in priority order: urgent first, then those
+// with known-content matches, then oldest first; and how many there are
+// in all.
+func (db *DB) Queue(ctx context.Context, f QueueFilter) ([]QueueRow, int, error) {
+	where, args := f.where(`s.stage IN ('new', 'claimed', 'reopened')`, "s.")
 	var total int
 	if err := db.read.QueryRowContext(ctx, db.q(`SELECT count(*) FROM report_state s WHERE `+where), args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("store: count queue: %w", err)

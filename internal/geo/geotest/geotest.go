@@ -5,7 +5,9 @@ package geotest
 
 import (
 	"cmp"
+	"context"
 	"net"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -80,4 +82,22 @@ func Write(t testing.TB, path string, networks map[string]string) {
 	if err := f.Close(); err != nil {
 		t.Fatalf("geotest: write %s: %v", path, err)
 	}
+}
+
+// DNS resolves the hosts it maps to the addresses given and no other, so
+// tests route reports by hosting country without a network. It satisfies
+// federation.Resolver.
+type DNS map[string]string
+
+// LookupNetIP returns the host's address, or a not-found error.
+func (d DNS) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
+	ip, ok := d[host]
+	if !ok {
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return nil, &net.DNSError{Err: err.Error(), Name: host}
+	}
+	return []netip.Addr{a}, nil
 }

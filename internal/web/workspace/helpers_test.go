@@ -12,11 +12,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/netip"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -111,21 +109,9 @@ func (s *syncBuffer) String() string {
 // addresses, which testGeo places in countries. Other hosts, such as
 // e.submit's abuse.example, resolve nowhere: such a report is routed by
 // the child's country.
-var testDNS = fakeDNS{"be-host.example": "192.0.2.10", "de-host.example": "198.51.100.7"}
+var testDNS = geotest.DNS{"be-host.example": "192.0.2.10", "de-host.example": "198.51.100.7"}
 
 var testGeo = map[string]string{"192.0.2.0/24": "BE", "198.51.100.0/24": "DE"}
-
-// fakeDNS stands in for the system resolver, which the tests must not
-// reach.
-type fakeDNS map[string]string
-
-func (f fakeDNS) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
-	ip, ok := f[host]
-	if !ok {
-		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
-	}
-	return []netip.Addr{netip.MustParseAddr(ip)}, nil
-}
 
 // newBareEnv starts a workspace on db with no staff at all. The node
 // serves France; its network has no peers yet.
