@@ -2,14 +2,18 @@
 // person reads. Every string a user sees comes from a catalog; English is
 // the reference, and every other catalog must have every key English has.
 //
-// Catalogs are flat JSON objects, one file per language, embedded in the
-// binary. Messages take positional arguments written {0}, {1}, ….
+// Catalogs are flat JSON objects embedded in the binary: catalogs/<lang>.json
+// holds the portal's core, and each folder under catalogs/ holds one part
+// (catalogs/support/<lang>.json), so a feature's words live together. A
+// key may appear in one file of a language only. Messages take positional
+// arguments written {0}, {1}, ….
 package i18n
 
 import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"strconv"
 	"strings"
 
@@ -18,7 +22,7 @@ import (
 	"github.com/canopy-org/canopy"
 )
 
-//go:embed catalogs/*.json
+//go:embed catalogs
 var files embed.FS
 
 // Catalog is the messages of one language.
@@ -56,13 +60,27 @@ func init() {
 }
 
 func load(lang string, fallback *Catalog) (*Catalog, error) {
-	b, err := files.ReadFile("catalogs/" + lang + ".json")
+	c := &Catalog{Lang: lang, Dir: "ltr", fallback: fallback, messages: map[string]string{}}
+	paths := []string{"catalogs/" + lang + ".json"}
+	parts, err := fs.Glob(files, "catalogs/*/"+lang+".json")
 	if err != nil {
 		return nil, fmt.Errorf("i18n: catalog %s: %w", lang, err)
 	}
-	c := &Catalog{Lang: lang, Dir: "ltr", fallback: fallback}
-	if err := json.Unmarshal(b, &c.messages); err != nil {
-		return nil, fmt.Errorf("i18n: catalog %s: %w", lang, err)
+	for _, p := range append(paths, parts...) {
+		b, err := files.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("i18n: catalog %s: %w", lang, err)
+		}
+		var m map[string]string
+		if err := json.Unmarshal(b, &m); err != nil {
+			return nil, fmt.Errorf("i18n: catalog %s: %w", p, err)
+		}
+		for k, v := range m {
+			if _, dup := c.messages[k]; dup {
+				return nil, fmt.Errorf("i18n: catalog %s: key %q is also in another file", p, k)
+			}
+			c.messages[k] = v
+		}
 	}
 	if lang == "ar" || lang == "he" || lang == "fa" || lang == "ur" {
 		c.Dir = "rtl"
