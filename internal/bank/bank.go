@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/canopy-org/canopy"
@@ -88,7 +89,7 @@ func NormaliseEntry(e *canopy.BankEntry) string {
 			return "error.hash.value"
 		}
 	} else if opaque[e.Algorithm] {
-		if e.Value == "" || len(e.Value) > 4096 || !utf8.ValidString(e.Value) || strings.ContainsAny(e.Value, "\r\n\t") {
+		if e.Value == "" || len(e.Value) > 4096 || !utf8.ValidString(e.Value) || strings.IndexFunc(e.Value, unicode.IsControl) >= 0 {
 			return "error.hash.value"
 		}
 	} else {
@@ -107,7 +108,7 @@ func NormaliseEntry(e *canopy.BankEntry) string {
 		if l == "" {
 			continue
 		}
-		if len(l) > 64 || strings.ContainsAny(l, " \t\r\n,") || !utf8.ValidString(l) {
+		if len(l) > 64 || strings.ContainsAny(l, " ,") || strings.IndexFunc(l, unicode.IsControl) >= 0 || !utf8.ValidString(l) {
 			return "error.bank.label"
 		}
 		labels = append(labels, l)

@@ -180,10 +180,10 @@ func parse(e *Envelope) (*parsed, error) {
 	if !idPattern.MatchString(e.ID) {
 		return nil, bad("id")
 	}
-	if p.from, err = b64.DecodeString(e.From); err != nil || len(p.from) != ed25519.PublicKeySize {
+	if p.from, err = decodeB64(e.From); err != nil || len(p.from) != ed25519.PublicKeySize {
 		return nil, bad("from")
 	}
-	if p.to, err = b64.DecodeString(e.To); err != nil || len(p.to) != ed25519.PublicKeySize {
+	if p.to, err = decodeB64(e.To); err != nil || len(p.to) != ed25519.PublicKeySize {
 		return nil, bad("to")
 	}
 	if !kinds[e.Kind] {
@@ -201,16 +201,31 @@ func parse(e *Envelope) (*parsed, error) {
 	if p.sent, err = time.Parse(timeFormat, e.Sent); err != nil || p.sent.Format(timeFormat) != e.Sent {
 		return nil, bad("sent")
 	}
-	if p.nonce, err = b64.DecodeString(e.Nonce); err != nil || len(p.nonce) != 16 {
+	if p.nonce, err = decodeB64(e.Nonce); err != nil || len(p.nonce) != 16 {
 		return nil, bad("nonce")
 	}
-	if p.sealed, err = b64.DecodeString(e.Sealed); err != nil || len(p.sealed) < 32+16 || len(p.sealed) > maxSealed {
+	if p.sealed, err = decodeB64(e.Sealed); err != nil || len(p.sealed) < 32+16 || len(p.sealed) > maxSealed {
 		return nil, bad("sealed")
 	}
-	if p.sig, err = b64.DecodeString(e.Sig); err != nil || len(p.sig) != ed25519.SignatureSize {
+	if p.sig, err = decodeB64(e.Sig); err != nil || len(p.sig) != ed25519.SignatureSize {
 		return nil, bad("sig")
 	}
 	return p, nil
+}
+
+// decodeB64 decodes unpadded base64url, refusing every spelling of the
+// bytes but the one EncodeToString gives: the decoder alone ignores CR
+// and LF anywhere and the unused bits of the last character, and a field
+// the signature covers as bytes must have one form only.
+func decodeB64(s string) ([]byte, error) {
+	b, err := b64.DecodeString(s)
+	if err != nil {
+		return nil, err
+	}
+	if b64.EncodeToString(b) != s {
+		return nil, errors.New("not canonical base64url")
+	}
+	return b, nil
 }
 
 // verify checks the signature with the sender's key.

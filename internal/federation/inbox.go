@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -264,7 +265,9 @@ func (s *Service) Receive(ctx context.Context, envs []*Envelope) ([]Result, erro
 			case err == nil:
 			case reasonOf(err) != "":
 				it.refuse(err)
-			case canopy.ErrorCode(err) != canopy.EINTERNAL:
+			case canopy.ErrorCode(err) != canopy.EINTERNAL || dataException(err):
+				// The message's own fault, or a value the database will
+				// not store: refuse this one, keep the rest.
 				it.refuse(invalid("%v", err))
 			default:
 				return err
@@ -531,6 +534,11 @@ func (s *Service) apply(tx *store.Tx, it *item, now time.Time, skew time.Duratio
 	}
 	return invalid("kind %q", p.Kind)
 }
+
+// dataException reports whether the database refused a value itself
+// (PostgreSQL's SQLSTATE class 22: a NUL byte in text, a number out of
+// range), which no retry will change.
+func dataException(err error) bool { return strings.Contains(err.Error(), "SQLSTATE 22") }
 
 // subscription finds this node's subscription to a peer's bank.
 func (s *Service) subscription(tx *store.Tx, peer, bank string) (*store.Subscription, error) {

@@ -153,6 +153,8 @@ func fieldErr(field, key string) error {
 func (s *Service) checkPeer(p *canopy.Peer) error {
 	var fields []canopy.FieldError
 	bad := func(f, k string) { fields = append(fields, canopy.FieldError{Field: f, Key: k}) }
+	// Work on copies: the caller's lists are not ours to reorder.
+	p.Jurisdictions, p.Share, p.Banks = slices.Clone(p.Jurisdictions), slices.Clone(p.Share), slices.Clone(p.Banks)
 	p.URL = strings.TrimRight(strings.TrimSpace(p.URL), "/")
 	if u, err := url.Parse(p.URL); err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil ||
 		!(u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname())) {

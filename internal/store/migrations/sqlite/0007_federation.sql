@@ -93,6 +93,10 @@ CREATE TABLE referrals (
 	PRIMARY KEY (peer_id, id, outbound)
 ) STRICT;
 CREATE INDEX referrals_report ON referrals (report_id);
+-- A report is referred to a peer once at a time: again only after the
+-- peer rejected it. Two analysts (or an analyst and a rule) racing to
+-- refer get one referral between them.
+CREATE UNIQUE INDEX referrals_open ON referrals (report_id, peer_id) WHERE outbound = 1 AND status <> 'rejected';
 
 -- Hash-bank subscriptions both ways.
 CREATE TABLE bank_subscriptions (
