@@ -11,6 +11,7 @@
 //	canopy node      print the node's public identity for its peers
 //	canopy peer      add, change, suspend and remove peer nodes
 //	canopy route     send a jurisdiction's reports to a peer
+//	canopy services  import and export the directory of support services
 //	canopy bench     measure the node under load
 package main
 
@@ -50,6 +51,7 @@ Usage:
   canopy node info [--json]
   canopy peer add|list|set|suspend|resume|remove|subscribe …
   canopy route set|remove|list …
+  canopy services import FILE | export [FILE]
   canopy bench intake [--url URL] [--n 20000] [--concurrency 64]
   canopy bench match --index FILE --queries FILE [--threshold 31]
   canopy version
@@ -100,6 +102,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runPeer(ctx, args[1:], stdout, stderr)
 	case "route":
 		return runRoute(ctx, args[1:], stdout, stderr)
+	case "services":
+		return runServices(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "canopy", version())
 		return nil

@@ -30,6 +30,7 @@ import (
 	"github.com/canopy-org/canopy/internal/seal"
 	"github.com/canopy-org/canopy/internal/staff"
 	"github.com/canopy-org/canopy/internal/store"
+	"github.com/canopy-org/canopy/internal/support"
 	"github.com/canopy-org/canopy/internal/triage"
 	"github.com/canopy-org/canopy/internal/web"
 	"github.com/canopy-org/canopy/internal/web/workspace"
@@ -85,6 +86,7 @@ type Main struct {
 	Platform *platform.Service
 	Exchange *seal.ExchangeKey
 	Network  *federation.Service
+	Support  *support.Service
 
 	stopCheckpoints context.CancelFunc
 	stopNetwork     context.CancelFunc
@@ -195,6 +197,7 @@ func (m *Main) open(ctx context.Context) error {
 	m.Network = &federation.Service{DB: db, Keys: keys, Identity: id, Exchange: m.Exchange, Audit: m.Audit,
 		Intake: m.Intake, Triage: m.Triage, Banks: m.Banks, Now: m.Now, Logger: m.Logger,
 		Jurisdictions: m.Jurisdictions, Resolver: m.Resolver, MinBackoff: m.MinBackoff, MaxBackoff: m.MaxBackoff}
+	m.Support = &support.Service{DB: db, Keys: keys, Audit: m.Audit, Now: m.Now, Logger: m.Logger}
 	m.Intake.Notify = m.Network.WakeRouter
 	// A peer sends a few deliveries a second at most (each up to 500
 	// messages); this bounds strangers, not peers.
@@ -262,12 +265,12 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.public = public.String()
 	secure := public.Scheme == "https"
-	portal, err := web.New(web.Config{Intake: m.Intake, Logger: m.Logger, RateLimit: m.limiter(), Secure: secure, LeaveURL: m.LeaveURL})
+	portal, err := web.New(web.Config{Intake: m.Intake, Support: m.Support, Logger: m.Logger, RateLimit: m.limiter(), Secure: secure, LeaveURL: m.LeaveURL})
 	if err != nil {
 		return err
 	}
 	ws, err := workspace.New(workspace.Config{Staff: m.Staff, Triage: m.Triage, Audit: m.Audit, Logger: m.Logger, Now: m.Now,
-		Secure: secure, NodeName: m.Name, Network: m.Network,
+		Secure: secure, NodeName: m.Name, Network: m.Network, Support: m.Support,
 		RP: staff.RelyingParty{ID: public.Hostname(), Name: "Canopy " + m.Name, Origins: []string{public.Scheme + "://" + public.Host}}})
 	if err != nil {
 		return err

@@ -32,6 +32,9 @@ const (
 	OwnAccount    Permission = "account.own"    // manage one's own second factors and sessions
 	ReportRefer   Permission = "report.refer"   // choose a report's jurisdiction, refer it to a peer, answer a peer's referral
 	PeerManage    Permission = "peer.manage"    // add, change, suspend and remove peer nodes and routing rules
+	CaseManage    Permission = "case.manage"    // open, read and work on support cases (each opening is audited)
+	CaseHold      Permission = "case.hold"      // place and lift legal holds on support cases
+	ServiceManage Permission = "service.manage" // maintain the directory of support services
 )
 
 // Rule is one row of the matrix.
@@ -65,6 +68,9 @@ var Matrix = []Rule{
 	{ReportRefer, "Choose a report's jurisdiction, refer it abroad, and answer referrals from abroad", []canopy.Role{analyst, supervisor, liaison}},
 	{AccountManage, "Create, change and disable staff accounts", []canopy.Role{admin}},
 	{PeerManage, "Add, change, suspend and remove peer nodes, routing rules and bank subscriptions", []canopy.Role{admin}},
+	{CaseManage, "Open and work on support cases: needs, service referrals, safety plans, check-ins, consent (each opening is audited)", []canopy.Role{caseworker}},
+	{CaseHold, "Place and lift a legal hold on a support case, which stops its deletion", []canopy.Role{admin}},
+	{ServiceManage, "Maintain the directory of support services, import and export it", []canopy.Role{admin, caseworker}},
 	{AuditRead, "Read the audit log and see who opened a report", []canopy.Role{auditor}},
 	{OwnAccount, "Manage one's own second factors and sessions", canopy.Roles},
 }

@@ -45,6 +45,15 @@ const (
 	ActionReferralStatus   Action = "referral.status"    // a referral's status was sent or received
 	ActionMessageRefused   Action = "federation.refused" // a message from another node was refused
 	ActionBankSubscribe    Action = "bank.subscribe"     // a peer subscribed to a bank, or we to a peer's
+	ActionServiceChange    Action = "service.change"     // the directory of support services changed
+	ActionCaseCreate       Action = "case.create"        // a support case was opened
+	ActionCaseView         Action = "case.view"          // someone opened a support case's details
+	ActionCaseUpdate       Action = "case.update"        // a support case changed: needs, referral, safety plan, check-in
+	ActionCaseDestroy      Action = "case.destroy"       // a support case's data key was destroyed (deletion)
+	ActionCaseRedact       Action = "case.redact"        // part of a support case was redacted
+	ActionCaseHold         Action = "case.hold"          // a legal hold was placed on or lifted from a support case
+	ActionConsentGive      Action = "consent.give"       // consent was recorded for a purpose
+	ActionConsentWithdraw  Action = "consent.withdraw"   // consent was withdrawn for a purpose
 )
 
 // actions are the codes Append accepts.
@@ -56,6 +65,8 @@ var actions = map[Action]bool{
 	ActionPlatformCreate: true, ActionAPIKeyCreate: true, ActionAPIKeyRevoke: true,
 	ActionPeerAdd: true, ActionPeerUpdate: true, ActionRouteSet: true, ActionReportRoute: true,
 	ActionReferralReceive: true, ActionReferralStatus: true, ActionMessageRefused: true, ActionBankSubscribe: true,
+	ActionServiceChange: true, ActionCaseCreate: true, ActionCaseView: true, ActionCaseUpdate: true,
+	ActionCaseDestroy: true, ActionCaseRedact: true, ActionCaseHold: true, ActionConsentGive: true, ActionConsentWithdraw: true,
 }
 
 // Outcome says how the action ended. Stored: append-only.
@@ -99,6 +110,8 @@ const (
 	KindAudit    Kind = "audit"
 	KindBank     Kind = "bank"
 	KindPlatform Kind = "platform"
+	KindService  Kind = "service" // a provider or service in the support directory
+	KindCase     Kind = "case"    // a support case
 )
 
 // Entry is one line of the audit log: who did what to which record, when,

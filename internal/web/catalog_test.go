@@ -72,7 +72,22 @@ func TestCatalogFilesHaveNoDuplicateKeys(t *testing.T) {
 	if err != nil || len(files) != len(canopy.Languages) {
 		t.Fatalf("catalog files %v (%v), want one per language", files, err)
 	}
-	for _, f := range files {
+	// The parts of the catalogs (catalogs/<part>/<lang>.json) too, each
+	// with a file for every language.
+	parts, err := filepath.Glob("../i18n/catalogs/*/*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byPart := map[string]int{}
+	for _, p := range parts {
+		byPart[filepath.Base(filepath.Dir(p))]++
+	}
+	for part, n := range byPart {
+		if n != len(canopy.Languages) {
+			t.Errorf("catalog part %s has %d files, want one per language", part, n)
+		}
+	}
+	for _, f := range append(files, parts...) {
 		r, err := os.Open(f)
 		if err != nil {
 			t.Fatal(err)

@@ -70,6 +70,35 @@
 // guarantees it): a page that asks for a change, a refusal or an internal
 // error always shows the form again with what was typed.
 //
+// # Finding help
+//
+// /help searches the service directory (internal/support): who can help
+// a child after harm, by country, town or area, language, age and the
+// kind of help. It is a GET form, so it needs no session, no token and no
+// script, and a search can be bookmarked or passed on; results come a
+// page at a time through plain links. It sets no cookie beyond the
+// language the reader chose (its hidden "lang" field keeps the page's
+// language even where cookies are off). The
+// words of a search travel in the URL, which the log never writes (only
+// the route) and the browser keeps in its history like any page, which
+// is what "Stay safe" tells people how to clear. Nothing guesses where
+// the reader is: there is no address lookup and the Permissions-Policy
+// denies location. The country and language lists hold only what the
+// directory covers, so no choice can only find nothing, and a search
+// that finds nothing always says how to get help now: the emergency
+// number and the child helpline 116 111.
+//
+// A service's web address, phone number (a tel: link) and email address
+// are the only links of the portal that leave it. They carry
+// rel="noreferrer noopener", on top of the no-referrer policy, so the
+// service's site learns nothing of the search that led there.
+//
+// /info/after-report, /info/rights and /info/consent say, in words a
+// child of ten can read (their English is held to a Flesch–Kincaid grade
+// of 5), what happens after a report, the reader's choices and rights,
+// and how consent works. Every page links to them from its footer; the
+// receipt links to the first and to /help.
+//
 // # Languages
 //
 // English, French, Spanish and Arabic, from internal/i18n's embedded

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/canopy-org/canopy/internal/limit"
+	"github.com/canopy-org/canopy/internal/support"
 )
 
 // FuzzReportForm sends arbitrary form bodies to POST /report, through the
@@ -25,8 +26,8 @@ import (
 // (The default minimisation time of a minute per new input leaves little
 // time for fuzzing at this function's speed.)
 func FuzzReportForm(f *testing.F) {
-	svc, _ := newIntake(f)
-	s, err := newServer(Config{Intake: svc, RateLimit: limit.New(1<<30, 1<<30)})
+	svc, db := newIntake(f)
+	s, err := newServer(Config{Intake: svc, Support: &support.Service{DB: db}, RateLimit: limit.New(1<<30, 1<<30)})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -191,7 +191,7 @@ func TestLanguages(t *testing.T) {
 	for _, lang := range canopy.Languages {
 		b := e.browser()
 		c := i18n.Get(lang)
-		for _, path := range []string{"/", "/followup", "/safety", "/nowhere"} {
+		for _, path := range []string{"/", "/followup", "/safety", "/nowhere", "/help", "/info/after-report", "/info/rights", "/info/consent"} {
 			_, body := b.get(path + "?lang=" + lang)
 			want := `<html lang="` + lang + `" dir="` + c.Dir + `">`
 			if !strings.Contains(body, want) {
@@ -333,13 +333,18 @@ func pageSizes(t *testing.T, e *env) map[string]int {
 			sizes[name] = total
 		}
 	}
+	seedOnce(t, e)
 	for _, lang := range canopy.Languages {
 		b.get("/?lang=" + lang)
-		for _, path := range []string{"/", "/followup", "/safety", "/missing"} {
+		for _, path := range []string{"/", "/followup", "/safety", "/missing", "/help", "/info/after-report", "/info/rights", "/info/consent"} {
 			_, body := b.get(path)
 			add(path, body)
 		}
-		_, body := b.post("/report", validReport())
+		_, body := b.get("/help?country=")
+		add("help with every result", body)
+		_, body = b.get("/help?country=DE")
+		add("help with none", body)
+		_, body = b.post("/report", validReport())
 		add("receipt", body)
 		code := receiptOf(t, body)
 		bad := validReport()
@@ -353,6 +358,13 @@ func pageSizes(t *testing.T, e *env) map[string]int {
 		add("status", body)
 	}
 	return sizes
+}
+
+// seedOnce gives the env's portal a directory to search, once.
+func seedOnce(t *testing.T, e *env) {
+	if _, err := e.db.Provider(context.Background(), "droit"); err != nil {
+		seedDirectory(t, e.db)
+	}
 }
 
 func TestPageSizes(t *testing.T) {
@@ -369,10 +381,16 @@ func TestPageSizes(t *testing.T) {
 // allPages returns the body of every kind of page, in every language.
 func allPages(t *testing.T, e *env) map[string]string {
 	pages := map[string]string{}
+	seedOnce(t, e)
 	for _, lang := range canopy.Languages {
 		b := e.browser()
-		for _, path := range []string{"/", "/followup", "/safety", "/missing"} {
-			_, pages[lang+" GET "+path] = b.get(path + "?lang=" + lang)
+		for _, path := range []string{"/", "/followup", "/safety", "/missing", "/help", "/info/after-report", "/info/rights", "/info/consent",
+			"/help?country=", "/help?country=DE", "/help?country=XX&age=x"} {
+			sep := "?"
+			if strings.Contains(path, "?") {
+				sep = "&"
+			}
+			_, pages[lang+" GET "+path] = b.get(path + sep + "lang=" + lang)
 		}
 		form := validReport()
 		form.Set("lang", lang)
@@ -394,7 +412,24 @@ func TestPagesReferenceNoOtherHost(t *testing.T) {
 	e := newEnv(t)
 	attr := regexp.MustCompile(`(?i)\s(src|href|action|srcset|formaction|data|poster)\s*=\s*"([^"]*)"`)
 	leave := regexp.MustCompile(`<a class="leave" id="leave" href="([^"]*)" rel="noreferrer">`)
+	reach := regexp.MustCompile(`(?s)<ul class="reach"[^>]*>.*?</ul>`)
+	external := regexp.MustCompile(`<a href="(https?://[^"]*)"([^>]*)>`)
 	for name, body := range allPages(t, e) {
+		// The one place that links away on purpose: how to reach a
+		// service of the directory. Those links send no Referer and
+		// cannot reach back into the page; the rest of the page must
+		// reference nothing else.
+		for _, block := range reach.FindAllString(body, -1) {
+			for _, a := range external.FindAllStringSubmatch(block, -1) {
+				if !strings.Contains(a[2], `rel="noreferrer noopener external"`) {
+					t.Errorf("%s: a service's address without rel=noreferrer noopener: %s", name, a[0])
+				}
+			}
+		}
+		if strings.Contains(name, "GET /help?country=") && !strings.Contains(name, "XX") && !strings.Contains(name, "DE") && !reach.MatchString(body) {
+			t.Errorf("%s: no way to reach the services found", name)
+		}
+		body = reach.ReplaceAllString(body, "")
 		m := leave.FindStringSubmatch(body)
 		if m == nil || html.UnescapeString(m[1]) != DefaultLeaveURL {
 			t.Errorf("%s: no leave link to the neutral site with rel=noreferrer", name)
@@ -469,7 +504,8 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 			t.Errorf("%s: Cache-Control = %q, want no-store", name, cc)
 		}
 	}
-	for _, path := range []string{"/", "/followup", "/safety", "/nope", "/report", "/static/nope.css"} {
+	for _, path := range []string{"/", "/followup", "/safety", "/nope", "/report", "/static/nope.css", "/help", "/help?country=FR&need=legal",
+		"/help?country=XX", "/info/after-report", "/info/rights", "/info/consent"} {
 		resp, _ := b.get(path)
 		check("GET "+path, resp, true)
 	}
@@ -494,7 +530,7 @@ func TestCookiesEndWithTheSession(t *testing.T) {
 		e := newEnv(t, func(c *Config) { c.Secure = secure })
 		b := e.browser()
 		var setCookies []string
-		for _, path := range []string{"/", "/?lang=ar", "/followup?lang=fr", "/safety?lang=es", "/nope"} {
+		for _, path := range []string{"/", "/?lang=ar", "/followup?lang=fr", "/safety?lang=es", "/nope", "/help?lang=fr&country=", "/info/consent?lang=es"} {
 			resp, _ := b.get(path)
 			setCookies = append(setCookies, resp.Header.Values("Set-Cookie")...)
 		}

@@ -20,17 +20,19 @@ import (
 	"github.com/canopy-org/canopy/internal/seal"
 	"github.com/canopy-org/canopy/internal/store"
 	"github.com/canopy-org/canopy/internal/store/storetest"
+	"github.com/canopy-org/canopy/internal/support"
 )
 
 // env is a portal on a real SQLite database, reached over real HTTP.
 type env struct {
-	t      *testing.T
-	dsn    string // the SQLite file
-	db     *store.DB
-	intake *intake.Service
-	srv    *server
-	http   *httptest.Server
-	logs   *syncBuffer
+	t       *testing.T
+	dsn     string // the SQLite file
+	db      *store.DB
+	intake  *intake.Service
+	support *support.Service
+	srv     *server
+	http    *httptest.Server
+	logs    *syncBuffer
 }
 
 type syncBuffer struct {
@@ -83,8 +85,10 @@ func newEnv(t *testing.T, mod ...func(*Config)) *env {
 	t.Helper()
 	svc, db, dsn := newIntakeDSN(t)
 	logs := &syncBuffer{}
+	sup := &support.Service{DB: db, Keys: svc.Keys, Now: func() time.Time { return testNow }}
 	cfg := Config{
 		Intake:    svc,
+		Support:   sup,
 		Logger:    slog.New(slog.NewTextHandler(logs, nil)),
 		Now:       func() time.Time { return testNow },
 		RateLimit: limit.New(1<<30, 1<<30),
@@ -98,7 +102,7 @@ func newEnv(t *testing.T, mod ...func(*Config)) *env {
 	}
 	hs := httptest.NewServer(s)
 	t.Cleanup(hs.Close)
-	return &env{t: t, dsn: dsn, db: db, intake: svc, srv: s, http: hs, logs: logs}
+	return &env{t: t, dsn: dsn, db: db, intake: svc, support: sup, srv: s, http: hs, logs: logs}
 }
 
 // browser is one browser session: it keeps cookies and remembers the last

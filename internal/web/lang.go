@@ -45,15 +45,21 @@ type langLink struct {
 	Current               bool
 }
 
+// langLinks are the switcher's links to path in each language. A path
+// with a query (a search on "Find help") keeps it.
 func langLinks(current, path string) []langLink {
 	links := make([]langLink, 0, len(canopy.Languages))
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
 	for _, l := range canopy.Languages {
 		c := i18n.Get(l)
 		links = append(links, langLink{
 			Code:    l,
 			Dir:     c.Dir,
 			Name:    c.T("portal.lang.self"),
-			Href:    path + "?lang=" + l,
+			Href:    path + sep + "lang=" + l,
 			Current: l == current,
 		})
 	}

@@ -48,7 +48,7 @@ func technicalKey(key string) bool {
 // A new key under these prefixes is child-facing unless it is listed as
 // technical.
 func childFacing(key string) bool {
-	for _, p := range []string{"portal.", "category.", "flag.", "reporter.", "status.", "error."} {
+	for _, p := range []string{"portal.", "category.", "flag.", "reporter.", "status.", "error.", "help.", "info."} {
 		if strings.HasPrefix(key, p) {
 			return !technicalKey(key) && !notProse(key)
 		}
@@ -59,7 +59,8 @@ func childFacing(key string) bool {
 // notProse are keys that are not sentences: a date pattern, month names,
 // a language's own name.
 func notProse(key string) bool {
-	return key == "portal.date" || key == "portal.lang.self" || strings.HasPrefix(key, "portal.month.")
+	return key == "portal.date" || key == "portal.lang.self" || strings.HasPrefix(key, "portal.month.") ||
+		key == "help.list.sep" || key == "help.result.where"
 }
 
 var (
@@ -290,6 +291,36 @@ func TestReadability(t *testing.T) {
 		if !childFacing("category." + c.Code + ".desc") {
 			t.Errorf("category %s is not counted", c.Code)
 		}
+	}
+}
+
+// TestReadabilityOfHelp holds "Find help" and the information pages to a
+// lower grade than the rest: a child reads them at a hard moment, often
+// alone, and they explain what happens next, rights and consent. The
+// grade of their English, all together, must be 5 or lower (about age
+// 10–11), and every sentence of eight words or more 8 or lower.
+func TestReadabilityOfHelp(t *testing.T) {
+	en := i18n.Get("en")
+	var all [3]int
+	n := 0
+	for _, k := range en.Keys() {
+		if !childFacing(k) || !(strings.HasPrefix(k, "help.") || strings.HasPrefix(k, "info.")) {
+			continue
+		}
+		n++
+		w, s, y := textStats(en.T(k))
+		all = [3]int{all[0] + w, all[1] + s, all[2] + y}
+		if g := fleschKincaid(w, s, y); w >= minWordsForMessageGrade && g > 8 {
+			t.Errorf("%s scores grade %.1f (over 8): %q", k, g, en.T(k))
+		}
+	}
+	if n < 100 {
+		t.Fatalf("only %d messages of help and info", n)
+	}
+	grade := fleschKincaid(all[0], all[1], all[2])
+	t.Logf("%d messages of help and info: %d words, Flesch–Kincaid grade %.2f", n, all[0], grade)
+	if grade > 5 {
+		t.Errorf("help and info pages score grade %.2f, over 5", grade)
 	}
 }
 

@@ -18,7 +18,7 @@ var staticFiles embed.FS
 
 // pageNames are the templates a response can render; each defines
 // "content" inside layout.html.
-var pageNames = []string{"form", "receipt", "followup", "status", "safety", "message"}
+var pageNames = []string{"form", "receipt", "followup", "status", "safety", "message", "help", "info"}
 
 type pages struct{ t map[string]*template.Template }
 
@@ -77,6 +77,10 @@ type page struct {
 	// The message page.
 	Heading string // catalog key
 	Detail  string // catalog key, may be empty
+
+	// "Find help" and the information pages.
+	Help *helpView
+	Info *infoView
 }
 
 // T returns the message for key in the page's language.
@@ -97,6 +101,8 @@ func (p *page) Current(section string) bool {
 		return section == "report"
 	case "followup", "status":
 		return section == "followup"
+	case "info":
+		return section == "info:"+p.Info.Path
 	}
 	return p.name == section
 }

@@ -16,16 +16,17 @@ import (
 	"github.com/canopy-org/canopy"
 	"github.com/canopy-org/canopy/internal/i18n"
 	"github.com/canopy-org/canopy/internal/intake"
+	"github.com/canopy-org/canopy/internal/support"
 )
 
 // A key missing from every catalog renders as the key itself; these are
 // the shapes a raw key takes on a page.
-var rawKeyRE = regexp.MustCompile(`\b(?:portal|category|error|flag|reporter|status)\.[a-z0-9_]+(?:\.[a-z0-9_]+)*`)
+var rawKeyRE = regexp.MustCompile(`\b(?:portal|category|error|flag|reporter|status|help|info)\.[a-z0-9_]+(?:\.[a-z0-9_]+)*`)
 
 // renderAll renders every template, in every state it can be in, in lang.
 func renderAll(t *testing.T, lang string) map[string]string {
 	t.Helper()
-	s, err := newServer(Config{Intake: &intake.Service{}})
+	s, err := newServer(Config{Intake: &intake.Service{}, Support: &support.Service{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,6 +118,44 @@ func renderAll(t *testing.T, lang string) map[string]string {
 		do("message "+m[0]+" "+m[1], 404, func(w http.ResponseWriter, r *http.Request) *page {
 			p := s.newPage(w, r, lang, "message", "/", m[0])
 			p.Heading, p.Detail = m[0], m[1]
+			return p
+		})
+	}
+	// "Find help" in each state, with a service that has every detail.
+	choices := &support.FindChoices{Countries: []string{"BE", "FR"}, Languages: []string{"ar", "fr", "fsl", "nl"}}
+	prov := &canopy.Provider{ID: "p", Name: "Provider", Website: "https://p.example", Phone: "119", Email: "a@p.example"}
+	for _, capacity := range []string{"", canopy.CapacityOpen, canopy.CapacityWaitlist, canopy.CapacityFull} {
+		do("help results "+capacity, 200, func(w http.ResponseWriter, r *http.Request) *page {
+			p := s.helpPage(w, r, lang, "/help?country=FR", helpForm{Country: "FR", Language: "ar", Age: "12", Needs: canopy.ServiceNeeds}, choices)
+			p.Help.Searched, p.Help.Total, p.Help.Page, p.Help.Pages = true, 99, 2, 5
+			p.Help.PrevHref, p.Help.NextHref = "/help?country=FR&lang="+lang, "/help?country=FR&page=3&lang="+lang
+			for i, ages := range []canopy.AgeRange{{Min: 3, Max: 17}, {Min: 12, Max: 12}} {
+				o := &canopy.ServiceOffer{ID: strconv.Itoa(i), Name: "Service", Needs: canopy.ServiceNeeds, Description: "d", Country: "FR",
+					Regions: []string{"Lyon", "Rhône"}, Languages: []string{"fr", "ar", "fsl"}, Ages: ages, Access: canopy.Accessibility,
+					Hours: "9-17", AlwaysOpen: i == 0, Free: true, Confidential: true, Capacity: capacity}
+				p.Help.Results = append(p.Help.Results, newHelpResult(p.cat, &support.Found{Provider: prov, Service: o, Local: true}))
+			}
+			return p
+		})
+	}
+	do("help with none found", 200, func(w http.ResponseWriter, r *http.Request) *page {
+		p := s.helpPage(w, r, lang, "/help?country=", helpForm{}, &support.FindChoices{})
+		p.Help.Searched = true
+		return p
+	})
+	do("help with every error", 422, func(w http.ResponseWriter, r *http.Request) *page {
+		p := s.helpPage(w, r, lang, "/help?country=XX", helpForm{Country: "XX", Age: "x"}, choices)
+		p.Errors = &formErrors{Intro: p.T("help.errors.intro"), ByField: map[string][]string{}, General: []string{p.T("error.invalid")}}
+		for field, key := range map[string]string{fHelpCountry: "error.country.unknown", fHelpRegion: "error.too_long", fHelpLanguage: support.KeyFindLanguage,
+			fHelpAge: support.KeyFindAge, fHelpNeed: "error.unknown_code"} {
+			p.Errors.ByField[field] = []string{p.T(key, 100)}
+		}
+		return p
+	})
+	for _, ip := range infoPages {
+		do("info "+ip.Path, 200, func(w http.ResponseWriter, r *http.Request) *page {
+			p := s.newPage(w, r, lang, "info", ip.Path, ip.Title)
+			p.Info = &infoView{infoPage: ip, Others: infoPages}
 			return p
 		})
 	}

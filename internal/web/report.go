@@ -43,45 +43,63 @@ const (
 	fPhone       = "phone"
 	fReceipt     = "receipt" // on the follow-up pages
 	fBody        = "body"
+	// "Find help": the search's fields have names of their own here, so
+	// its country is not the report's.
+	fHelpCountry  = "help_country"
+	fHelpRegion   = "help_region"
+	fHelpLanguage = "help_language"
+	fHelpAge      = "help_age"
+	fHelpNeed     = "help_need"
 )
 
 // fieldOrder is the order of the fields on the page, which the error
 // summary follows.
-var fieldOrder = []string{fReporter, fCategory, fFlags, fURLs, fPlatform, fAccounts, fDescription, fCountry, fName, fEmail, fPhone, fReceipt, fBody}
+var fieldOrder = []string{fReporter, fCategory, fFlags, fURLs, fPlatform, fAccounts, fDescription, fCountry, fName, fEmail, fPhone, fReceipt, fBody,
+	fHelpCountry, fHelpRegion, fHelpLanguage, fHelpAge, fHelpNeed}
 
 // fieldTarget is the id the error summary links to for each field: the
 // control itself, or the first choice of a group.
 var fieldTarget = map[string]string{
-	fReporter:    "reporter-" + canopy.PublicReporters[0],
-	fCategory:    "category-" + canopy.Categories[0].Code,
-	fFlags:       "flag-" + canopy.Flags[1],
-	fURLs:        "urls",
-	fPlatform:    "platform",
-	fAccounts:    "accounts",
-	fDescription: "description",
-	fCountry:     "country",
-	fName:        "contact-name",
-	fEmail:       "contact-email",
-	fPhone:       "contact-phone",
-	fReceipt:     "receipt",
-	fBody:        "body",
+	fReporter:     "reporter-" + canopy.PublicReporters[0],
+	fCategory:     "category-" + canopy.Categories[0].Code,
+	fFlags:        "flag-" + canopy.Flags[1],
+	fURLs:         "urls",
+	fPlatform:     "platform",
+	fAccounts:     "accounts",
+	fDescription:  "description",
+	fCountry:      "country",
+	fName:         "contact-name",
+	fEmail:        "contact-email",
+	fPhone:        "contact-phone",
+	fReceipt:      "receipt",
+	fBody:         "body",
+	fHelpCountry:  "help-country",
+	fHelpRegion:   "help-region",
+	fHelpLanguage: "help-language",
+	fHelpAge:      "help-age",
+	fHelpNeed:     "help-need-" + canopy.ServiceNeeds[0],
 }
 
 // fieldLabel names each field in the error summary.
 var fieldLabel = map[string]string{
-	fReporter:    "portal.form.reporter.legend",
-	fCategory:    "portal.form.category.legend",
-	fFlags:       "portal.form.flags.legend",
-	fURLs:        "portal.form.urls.label",
-	fPlatform:    "portal.form.platform.label",
-	fAccounts:    "portal.form.accounts.label",
-	fDescription: "portal.form.description.label",
-	fCountry:     "portal.form.country.label",
-	fName:        "portal.form.name.label",
-	fEmail:       "portal.form.email.label",
-	fPhone:       "portal.form.phone.label",
-	fReceipt:     "portal.followup.code.label",
-	fBody:        "portal.followup.message.label",
+	fReporter:     "portal.form.reporter.legend",
+	fCategory:     "portal.form.category.legend",
+	fFlags:        "portal.form.flags.legend",
+	fURLs:         "portal.form.urls.label",
+	fPlatform:     "portal.form.platform.label",
+	fAccounts:     "portal.form.accounts.label",
+	fDescription:  "portal.form.description.label",
+	fCountry:      "portal.form.country.label",
+	fName:         "portal.form.name.label",
+	fEmail:        "portal.form.email.label",
+	fPhone:        "portal.form.phone.label",
+	fReceipt:      "portal.followup.code.label",
+	fBody:         "portal.followup.message.label",
+	fHelpCountry:  "help.form.country.label",
+	fHelpRegion:   "help.form.region.label",
+	fHelpLanguage: "help.form.language.label",
+	fHelpAge:      "help.form.age.label",
+	fHelpNeed:     "help.form.need.legend",
 }
 
 func parseReportForm(p *postRequest) *reportForm {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/canopy-org/canopy/internal/intake"
 	"github.com/canopy-org/canopy/internal/limit"
+	"github.com/canopy-org/canopy/internal/support"
 	"github.com/canopy-org/canopy/internal/web/accesslog"
 	"github.com/canopy-org/canopy/internal/web/assets"
 	"github.com/canopy-org/canopy/internal/web/secure"
@@ -18,7 +19,10 @@ import (
 // Config is what the portal needs from the node.
 type Config struct {
 	Intake *intake.Service
-	Logger *slog.Logger
+	// Support answers the public "Find help" page from the service
+	// directory. Required.
+	Support *support.Service
+	Logger  *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// Secure marks cookies Secure (and gives them the __Host- prefix), for
@@ -48,6 +52,7 @@ const maxBody = 128 << 10
 // server is the portal.
 type server struct {
 	intake   *intake.Service
+	support  *support.Service
 	log      *slog.Logger
 	now      func() time.Time
 	secure   bool
@@ -70,11 +75,12 @@ func New(cfg Config) (http.Handler, error) {
 }
 
 func newServer(cfg Config) (*server, error) {
-	if cfg.Intake == nil {
-		return nil, errors.New("web: Config.Intake is required")
+	if cfg.Intake == nil || cfg.Support == nil {
+		return nil, errors.New("web: Config.Intake and Config.Support are required")
 	}
 	s := &server{
 		intake:   cfg.Intake,
+		support:  cfg.Support,
 		log:      cfg.Logger,
 		now:      cfg.Now,
 		secure:   cfg.Secure,
@@ -117,6 +123,10 @@ func newServer(cfg Config) (*server, error) {
 	mux.HandleFunc("POST /followup", s.post(s.followupStatus))
 	mux.HandleFunc("POST /followup/message", s.post(s.followupMessage))
 	mux.HandleFunc("GET /safety", s.safety)
+	mux.HandleFunc("GET /help", s.help)
+	for _, p := range infoPages {
+		mux.HandleFunc("GET "+p.Path, s.info(p))
+	}
 	mux.HandleFunc("GET /static/{file}", s.assets.Serve)
 	mux.HandleFunc("/", s.notFound)
 

@@ -79,6 +79,19 @@ type violation struct {
 // without them.
 func CheckAxe(t *testing.T, ctx context.Context, page string, scriptsOff bool) {
 	t.Helper()
+	checkAxe(t, ctx, page, scriptsOff, false)
+}
+
+// CheckAxeAll is CheckAxe failing on every violation, minor and moderate
+// ones and axe's best practices included: for the pages a child in
+// distress uses, where "moderate" is not small.
+func CheckAxeAll(t *testing.T, ctx context.Context, page string, scriptsOff bool) {
+	t.Helper()
+	checkAxe(t, ctx, page, scriptsOff, true)
+}
+
+func checkAxe(t *testing.T, ctx context.Context, page string, scriptsOff, all bool) {
+	t.Helper()
 	if scriptsOff {
 		chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: false})
 		defer chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
@@ -94,7 +107,7 @@ func CheckAxe(t *testing.T, ctx context.Context, page string, scriptsOff bool) {
 	}
 	for _, v := range out {
 		b, _ := json.Marshal(v.Nodes)
-		if v.Impact == "serious" || v.Impact == "critical" {
+		if all || v.Impact == "serious" || v.Impact == "critical" {
 			t.Errorf("%s: axe %s (%s): %s at %s", page, v.ID, v.Impact, v.Help, b)
 		} else {
 			t.Logf("%s: axe %s (%s): %s at %s", page, v.ID, v.Impact, v.Help, b)

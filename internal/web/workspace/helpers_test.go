@@ -35,6 +35,7 @@ import (
 	"github.com/canopy-org/canopy/internal/staff/stafftest"
 	"github.com/canopy-org/canopy/internal/store"
 	"github.com/canopy-org/canopy/internal/store/storetest"
+	"github.com/canopy-org/canopy/internal/support"
 	"github.com/canopy-org/canopy/internal/triage"
 )
 
@@ -152,7 +153,7 @@ func newBareEnv(t *testing.T, db *store.DB) *env {
 		Intake: e.intake, Triage: e.triage, Banks: &bank.Service{DB: db, Audit: log, Now: c.now}, Now: c.now, Logger: logger,
 		Jurisdictions: []string{"FR"}, Geo: countries, Resolver: testDNS}
 	s, err := newServer(Config{Staff: e.staff, Triage: e.triage, Audit: log, Logger: logger,
-		Now: c.now, RP: testRP, NodeName: "test-node", Network: e.network})
+		Now: c.now, RP: testRP, NodeName: "test-node", Network: e.network, Support: &support.Service{DB: db, Keys: keys, Audit: log, Now: c.now, Logger: logger}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -259,6 +259,141 @@ var routes = []route{
 		return request{path: "/staff/audit/reports/" + id}
 	}},
 
+	// Support cases (cases.go): caseworkers only, and the administrator's
+	// legal holds. report names the case, which a refusal must not show.
+	{method: "GET", pattern: "/staff/cases", perm: access.CaseManage, prep: func(e *env, _ *account, _ *browser) request {
+		testCase(e)
+		return request{path: "/staff/cases"}
+	}},
+	{method: "GET", pattern: "/staff/cases/new", perm: access.CaseManage, prep: fixed("/staff/cases/new")},
+	{method: "POST", pattern: "/staff/cases", perm: access.CaseManage, prep: func(*env, *account, *browser) request {
+		return request{path: "/staff/cases", form: url.Values{"alias": {"Robin"}, "age_band": {"7-10"}, "name": {caseChildName}}}
+	}},
+	{method: "GET", pattern: "/staff/cases/export.csv", perm: access.CaseManage, prep: fixed("/staff/cases/export.csv")},
+	{method: "GET", pattern: "/staff/cases/holds", perm: access.CaseHold, prep: func(e *env, _ *account, _ *browser) request {
+		id := heldCase(e)
+		return request{path: "/staff/cases/holds", report: caseChildName + id}
+	}},
+	{method: "POST", pattern: "/staff/cases/holds", perm: access.CaseHold, prep: func(e *env, _ *account, _ *browser) request {
+		id := testCase(e)
+		return request{path: "/staff/cases/holds", form: url.Values{"case": {id}, "reason": {"Court order 17"}}, report: id}
+	}},
+	{method: "POST", pattern: "/staff/cases/holds/lift", perm: access.CaseHold, prep: func(e *env, _ *account, _ *browser) request {
+		id := heldCase(e)
+		return request{path: "/staff/cases/holds/lift", form: url.Values{"case": {id}, "lift_reason": {"Order ended"}}, report: id}
+	}},
+	{method: "GET", pattern: "/staff/cases/{id}", perm: access.CaseManage, prep: func(e *env, _ *account, _ *browser) request {
+		id := testPlan(e)
+		return request{path: "/staff/cases/" + id, report: id}
+	}},
+	{method: "POST", pattern: "/staff/cases/{id}/reveal", perm: access.CaseManage, prep: func(e *env, _ *account, _ *browser) request {
+		id := testCase(e)
+		return request{path: "/staff/cases/" + id + "/reveal", report: id}
+	}},
+	{method: "POST", pattern: "/staff/cases/{id}/details", perm: access.CaseManage, prep: func(e *env, _ *account, _ *browser) request {
+		id := testCase(e)
+		return request{path: "/staff/cases/" + id + "/details", form: url.Values{"name": {caseChildName}, "notes": {caseNote}}, report: id}
+	}},
+	{method: "POST", pattern: "/staff/cases/{id}/profile", perm: access.CaseManage, prep: func(e *env, _ *account, _ *browser) request {
+		id := testCase(e)
+		return request{path: "/staff/cases/" + id + "/profile", form: url.Values{"alias": {"Sky"}, "age_band": {"11-13"}}, report: id}
+	}},
+	{method: "POST", pattern: "/staff/cases/{id}/needs", perm: access.CaseManage, prep: func(e *env, _ *account, _ *browser) request {
+		id := testCase(e)
+		return request{path: "/staff/cases/" + id + "/needs", form: url.Values{"needs": {canopy.NeedLegal}}, report: id}
+	}},
+	{method: "POST", pattern: "/staff/cases/{id}/links", perm: access.CaseManage, prep: func(e *env, _ *account, _ *browser) request {
+		id := testCase(e)
+		return request{path: "/staff/cases/" + id + "/links", form: url.Values{"report": {freshReport(e)}}, report: id}
+	}},
+	{method: "POST", pattern: "/staff/cases/{id}/links/remove", perm: access.CaseManage, prep: func(e *env, _ *account, _ *browser) request {
+		id, rep := linkedCase(e)
+		return request{path: "/staff/cases/" + id + "/links/remove", form: url.Values{"report": {rep}}, report: id}
+	}},
+	{method: "POST", pattern: "/staff/cases/{id}/referrals", perm: access.CaseManage, prep: func(e *env, _ *account, _ *browser) request {
+		id := testCase(e)
+		return request{path: "/staff/cases/" + id + "/referrals", form: url.Values{"service": {testService(e)}}, report: id}
+	}},
+	{method: "POST", pattern: "/staff/cases/{id}/referrals/{ref}", perm: access.CaseManage, prep: func(e *env, _ *account, _ *browser) request {
+		id, ref := testReferral(e)
+		return request{path: "/staff/cases/" + id + "/referrals/" + ref, form: url.Values{"status": {canopy.ServiceReferralAccepted}}, report: id}
+	}},
+	{method: "POST", pattern: "/staff/cases/{id}/consents", perm: access.CaseManage, prep: func(e *env, _ *account, _ *browser) request {
+		id := testCase(e)
+		return request{path: "/staff/cases/" + id + "/consents", form: url.Values{"purpose": {"statistics"}, "given_by": {"child"}, "method": {"verbal"}}, report: id}
+	}},
+	{method: "POST", pattern: "/staff/cases/{id}/consents/withdraw", perm: access.CaseManage, prep: func(e *env, _ *account, _ *browser) request {
+		id := testCase(e)
+		return request{path: "/staff/cases/" + id + "/consents/withdraw", form: url.Values{"purpose": {"support"}}, report: id}
+	}},
+	{method: "GET", pattern: "/staff/cases/{id}/plan", perm: access.CaseManage, prep: func(e *env, _ *account, _ *browser) request {
+		id := testPlan(e)
+		return request{path: "/staff/cases/" + id + "/plan", report: id}
+	}},
+	{method: "POST", pattern: "/staff/cases/{id}/plan", perm: access.CaseManage, prep: func(e *env, _ *account, _ *browser) request {
+		id := testCase(e)
+		return request{path: "/staff/cases/" + id + "/plan", form: url.Values{"language": {"fr"}, "emergency": {"112"}}, report: id}
+	}},
+	{method: "GET", pattern: "/staff/cases/{id}/plan/print", perm: access.CaseManage, prep: func(e *env, _ *account, _ *browser) request {
+		id := testPlan(e)
+		return request{path: "/staff/cases/" + id + "/plan/print", report: casePlanLine}
+	}},
+	{method: "GET", pattern: "/staff/cases/{id}/checkin", perm: access.CaseManage, prep: func(e *env, _ *account, _ *browser) request {
+		id := testCase(e)
+		return request{path: "/staff/cases/" + id + "/checkin", report: id}
+	}},
+	{method: "POST", pattern: "/staff/cases/{id}/checkin", perm: access.CaseManage, prep: func(e *env, _ *account, _ *browser) request {
+		id := testCase(e)
+		return request{path: "/staff/cases/" + id + "/checkin", form: url.Values{"scale": {"faces"}, "item0": {"3"}, "note": {caseNote}}, report: id}
+	}},
+	{method: "GET", pattern: "/staff/cases/{id}/erase", perm: access.CaseManage, prep: func(e *env, _ *account, _ *browser) request {
+		id := testCase(e)
+		return request{path: "/staff/cases/" + id + "/erase", report: id}
+	}},
+	{method: "POST", pattern: "/staff/cases/{id}/erase", perm: access.CaseManage, prep: func(e *env, _ *account, _ *browser) request {
+		id := testCase(e)
+		return request{path: "/staff/cases/" + id + "/erase", form: url.Values{"kind": {"redact"}, "target": {"name"}, "asked_by": {"child"},
+			"decision": {"carry"}, "reason": {"child_wishes"}}, report: id}
+	}},
+
+	// The service directory (services.go): administrators and caseworkers.
+	{method: "GET", pattern: "/staff/services", perm: access.ServiceManage, prep: func(e *env, _ *account, _ *browser) request {
+		dirTestService(e)
+		return request{path: "/staff/services"}
+	}},
+	{method: "GET", pattern: "/staff/services/export", perm: access.ServiceManage, prep: fixed("/staff/services/export")},
+	{method: "POST", pattern: "/staff/services/import", perm: access.ServiceManage, prep: func(*env, *account, *browser) request {
+		return request{path: "/staff/services/import", form: url.Values{"csv": {dirTestCSV}}}
+	}},
+	{method: "POST", pattern: "/staff/services/providers", perm: access.ServiceManage, prep: func(e *env, _ *account, _ *browser) request {
+		e.n++
+		return request{path: "/staff/services/providers", form: url.Values{"id": {fmt.Sprintf("added-%d", e.n)}, "name": {"Maison des jeunes"}}}
+	}},
+	{method: "GET", pattern: "/staff/services/providers/{id}", perm: access.ServiceManage, prep: func(e *env, _ *account, _ *browser) request {
+		return request{path: "/staff/services/providers/" + dirTestProvider(e)}
+	}},
+	{method: "POST", pattern: "/staff/services/providers/{id}", perm: access.ServiceManage, prep: func(e *env, _ *account, _ *browser) request {
+		return request{path: "/staff/services/providers/" + dirTestProvider(e), form: url.Values{"name": {"Renamed"}, "phone": {"119"}}}
+	}},
+	{method: "POST", pattern: "/staff/services/providers/{id}/state", perm: access.ServiceManage, prep: func(e *env, _ *account, _ *browser) request {
+		return request{path: "/staff/services/providers/" + dirTestProvider(e) + "/state", form: url.Values{"active": {"no"}}}
+	}},
+	{method: "POST", pattern: "/staff/services/providers/{id}/services", perm: access.ServiceManage, prep: func(e *env, _ *account, _ *browser) request {
+		return request{path: "/staff/services/providers/" + dirTestProvider(e) + "/services", form: dirServiceForm()}
+	}},
+	{method: "GET", pattern: "/staff/services/providers/{id}/services/{service}", perm: access.ServiceManage, prep: func(e *env, _ *account, _ *browser) request {
+		p, o := dirTestService(e)
+		return request{path: "/staff/services/providers/" + p + "/services/" + o}
+	}},
+	{method: "POST", pattern: "/staff/services/providers/{id}/services/{service}", perm: access.ServiceManage, prep: func(e *env, _ *account, _ *browser) request {
+		p, o := dirTestService(e)
+		return request{path: "/staff/services/providers/" + p + "/services/" + o, form: dirServiceForm()}
+	}},
+	{method: "POST", pattern: "/staff/services/providers/{id}/services/{service}/state", perm: access.ServiceManage, prep: func(e *env, _ *account, _ *browser) request {
+		p, o := dirTestService(e)
+		return request{path: "/staff/services/providers/" + p + "/services/" + o + "/state", form: url.Values{"active": {"no"}}}
+	}},
+
 	// The sign-in pages: a signed-in member is sent home from them.
 	{method: "GET", pattern: "/staff/login", prep: fixed("/staff/login"), want: signedInHome(http.StatusOK)},
 	{method: "POST", pattern: "/staff/login", prep: func(*env, *account, *browser) request {

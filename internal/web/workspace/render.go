@@ -190,6 +190,11 @@ func nav(a *canopy.Account, current string) []navLink {
 	add("/staff/", "Queue", access.QueueView, func(c string) bool {
 		return c == "/staff/" || c == "/staff/unrouted" || strings.HasPrefix(c, "/staff/reports/")
 	})
+	add("/staff/cases", "Cases", access.CaseManage, func(c string) bool {
+		return strings.HasPrefix(c, "/staff/cases") && !strings.HasPrefix(c, "/staff/cases/holds")
+	})
+	add("/staff/cases/holds", "Legal holds", access.CaseHold, func(c string) bool { return strings.HasPrefix(c, "/staff/cases/holds") })
+	add("/staff/services", "Services", access.ServiceManage, func(c string) bool { return strings.HasPrefix(c, "/staff/services") })
 	add("/staff/accounts", "Accounts", access.AccountManage, func(c string) bool { return strings.HasPrefix(c, "/staff/accounts") })
 	add("/staff/network", "Network", access.PeerManage, func(c string) bool { return strings.HasPrefix(c, "/staff/network") })
 	add("/staff/audit", "Audit log", access.AuditRead, func(c string) bool { return strings.HasPrefix(c, "/staff/audit") })

@@ -193,6 +193,15 @@ var actionNames = map[string]string{
 	"referral.receive":   "Referral received from a peer",
 	"referral.status":    "Referral status sent or received",
 	"federation.refused": "Message from another node refused",
+	"service.change":     "Support directory changed",
+	"case.create":        "Support case opened",
+	"case.view":          "Support case read",
+	"case.update":        "Support case changed",
+	"case.destroy":       "Support case deleted (key destroyed)",
+	"case.redact":        "Part of a support case redacted",
+	"case.hold":          "Legal hold placed or lifted",
+	"consent.give":       "Consent recorded",
+	"consent.withdraw":   "Consent withdrawn",
 }
 
 // shareNames say what each field of a data-sharing profile sends.
@@ -363,10 +372,16 @@ var staffMessages = map[string]string{
 	"error.bank.exists":         "This node has a bank of its own with the name the subscription's local bank would take (the peer's id, an underscore and the bank's name).",
 }
 
+// messageSets are where messageOf looks, in order: staffMessages, then
+// the sets other files of the workspace add for their own pages.
+var messageSets = []map[string]string{staffMessages}
+
 // messageOf returns the English message of an error key.
 func messageOf(key string, args ...any) string {
-	if m, ok := staffMessages[key]; ok {
-		return m
+	for _, set := range messageSets {
+		if m, ok := set[key]; ok {
+			return m
+		}
 	}
 	if en.Has(key) {
 		msg := en.T(key, args...)

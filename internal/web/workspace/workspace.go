@@ -15,6 +15,7 @@ import (
 	"github.com/canopy-org/canopy/internal/audit"
 	"github.com/canopy-org/canopy/internal/federation"
 	"github.com/canopy-org/canopy/internal/staff"
+	"github.com/canopy-org/canopy/internal/support"
 	"github.com/canopy-org/canopy/internal/triage"
 	"github.com/canopy-org/canopy/internal/web/accesslog"
 	"github.com/canopy-org/canopy/internal/web/assets"
@@ -39,6 +40,8 @@ type Config struct {
 	// Network is the node's side of the federation: peers, routing rules,
 	// referrals and their statuses. Required.
 	Network *federation.Service
+	// Support is the service directory and the support cases. Required.
+	Support *support.Service
 }
 
 // maxBody bounds every POST: the longest form is an assessment or a
@@ -58,6 +61,7 @@ type server struct {
 	triage   *triage.Service
 	audit    *audit.Log
 	network  *federation.Service
+	support  *support.Service
 	log      *slog.Logger
 	now      func() time.Time
 	secure   bool
@@ -80,14 +84,15 @@ func New(cfg Config) (http.Handler, error) {
 }
 
 func newServer(cfg Config) (*server, error) {
-	if cfg.Staff == nil || cfg.Triage == nil || cfg.Audit == nil || cfg.Network == nil {
-		return nil, errors.New("workspace: Config.Staff, Triage, Audit and Network are required")
+	if cfg.Staff == nil || cfg.Triage == nil || cfg.Audit == nil || cfg.Network == nil || cfg.Support == nil {
+		return nil, errors.New("workspace: Config.Staff, Triage, Audit, Network and Support are required")
 	}
 	s := &server{
 		staff:    cfg.Staff,
 		triage:   cfg.Triage,
 		audit:    cfg.Audit,
 		network:  cfg.Network,
+		support:  cfg.Support,
 		log:      cfg.Logger,
 		now:      cfg.Now,
 		secure:   cfg.Secure,
@@ -163,6 +168,9 @@ func newServer(cfg Config) (*server, error) {
 	handle("POST /staff/network/routes", s.post(s.signedIn(s.setRoute)))
 	handle("POST /staff/network/routes/{jurisdiction}/remove", s.post(s.signedIn(s.removeRoute)))
 	handle("POST /staff/network/subscriptions", s.post(s.signedIn(s.subscribe)))
+
+	s.serviceRoutes(handle) // services.go: the support directory
+	s.caseRoutes(handle)    // cases.go: support cases, safety plans, check-ins, consent
 
 	handle("GET /staff/account", s.signedIn(s.ownAccount))
 	handle("POST /staff/account/sessions/revoke", s.post(s.signedIn(s.revokeOwnSession)))
