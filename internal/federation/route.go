@@ -83,8 +83,7 @@ func (s *Service) hosting(ctx context.Context, urls []string) []string {
 
 // decide applies the routing rules to a jurisdiction.
 func (s *Service) decide(ctx context.Context, d *Decision) error {
-	if d.Jurisdiction == "" || len(s.Jurisdictions) == 0 && !s.hasRoute(ctx, d.Jurisdiction) ||
-		slices.Contains(s.Jurisdictions, d.Jurisdiction) {
+	if d.Jurisdiction == "" || slices.Contains(s.Jurisdictions, d.Jurisdiction) {
 		d.Route = canopy.RouteLocal
 		return nil
 	}
@@ -92,29 +91,24 @@ func (s *Service) decide(ctx context.Context, d *Decision) error {
 	if err != nil {
 		return err
 	}
-	for _, r := range routes {
-		if r.Jurisdiction == d.Jurisdiction {
-			p, err := s.DB.Peer(ctx, r.PeerID)
-			if err != nil {
-				return err
-			}
-			if p.State == canopy.PeerRemoved {
-				break
-			}
+	if i := slices.IndexFunc(routes, func(r store.Route) bool { return r.Jurisdiction == d.Jurisdiction }); i >= 0 {
+		r := routes[i]
+		p, err := s.DB.Peer(ctx, r.PeerID)
+		if err != nil {
+			return err
+		}
+		if p.State != canopy.PeerRemoved {
 			d.Route, d.Peer, d.Auto = canopy.RoutePeer, r.PeerID, r.Auto
 			return nil
 		}
 	}
+	// No rule. A node that names no jurisdictions of its own keeps what
+	// it cannot route; one that does lets it wait for staff.
 	d.Route = canopy.RouteUnrouted
-	return nil
-}
-
-func (s *Service) hasRoute(ctx context.Context, j string) bool {
-	routes, err := s.DB.Routes(ctx)
-	if err != nil {
-		return false
+	if len(s.Jurisdictions) == 0 {
+		d.Route = canopy.RouteLocal
 	}
-	return slices.ContainsFunc(routes, func(r store.Route) bool { return r.Jurisdiction == j })
+	return nil
 }
 
 // content opens a report's sealed content.
