@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -104,9 +105,12 @@ func (s *Service) batchSize(peerID string) int {
 }
 
 func (s *Service) shrink(peerID string) {
-	n := s.batchSize(peerID)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	n, ok := s.sizes[peerID]
+	if !ok {
+		n = 200
+	}
 	if s.sizes == nil {
 		s.sizes = map[string]int{}
 	}
@@ -283,7 +287,7 @@ func (s *Service) publish(ctx context.Context) (bool, error) {
 		if err != nil {
 			return more, err
 		}
-		if p.State != canopy.PeerActive || !containsString(p.Banks, sub.Bank) {
+		if p.State != canopy.PeerActive || !slices.Contains(p.Banks, sub.Bank) {
 			continue // suspended, or no longer shared: nothing more goes for now
 		}
 		// A large bank is sent a few pages ahead of what the peer has

@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -249,6 +250,7 @@ func (s *Service) Receive(ctx context.Context, envs []*Envelope) ([]Result, erro
 	for _, it := range items {
 		if it.pre == nil && it.p.Kind == KindBankChanges {
 			update = s.DB.UpdateSerial // bank changes are numbered
+			break
 		}
 	}
 	err = update(ctx, func(tx *store.Tx) error {
@@ -347,7 +349,7 @@ func (s *Service) check(ctx context.Context, it *item, now time.Time, skew time.
 		if bankThread(sub.Bank) != p.Thread {
 			return invalid("bank %q does not name the thread", sub.Bank)
 		}
-		if !containsString(it.peer.Banks, sub.Bank) {
+		if !slices.Contains(it.peer.Banks, sub.Bank) {
 			return invalid("bank %q is not shared with this peer", sub.Bank)
 		}
 		b, err := s.DB.BankByName(ctx, sub.Bank)
@@ -369,15 +371,6 @@ func (s *Service) check(ctx context.Context, it *item, now time.Time, skew time.
 		return nil
 	}
 	return invalid("kind %q", p.Kind)
-}
-
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // prepareReferral validates a referral's content as intake validates any

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -187,14 +188,13 @@ var errAnalystChose = &canopy.Error{Code: canopy.ECONFLICT, Key: "error.report.r
 func (s *Service) record(ctx context.Context, by audit.Actor, actor, id string, d *Decision, check func(*canopy.TriageState) error) error {
 	data := map[string]string{"jurisdiction": d.Jurisdiction, "basis": d.Basis, "route": d.Route, "peer": d.Peer}
 	if len(d.Hosted) > 0 {
-		data["hosted"] = joinCodes(d.Hosted)
+		data["hosted"] = strings.Join(d.Hosted, " ")
 	}
 	for k, v := range data {
 		if v == "" {
 			delete(data, k)
 		}
 	}
-	data["route"] = d.Route
 	if _, err := s.DB.ApplyEvents(ctx, id, check, &store.SealedEvent{Event: canopy.Event{
 		ReportID: id, Kind: canopy.EventRouted, At: s.now(), Actor: actor, Data: data}}); err != nil {
 		return err
@@ -207,17 +207,6 @@ func (s *Service) record(ctx context.Context, by audit.Actor, actor, id string, 
 		details["basis"] = d.Basis
 	}
 	return s.log(ctx, audit.Entry{Actor: by, Action: audit.ActionReportRoute, Kind: audit.KindReport, ID: id, Details: details})
-}
-
-func joinCodes(cs []string) string {
-	out := ""
-	for i, c := range cs {
-		if i > 0 {
-			out += " "
-		}
-		out += c
-	}
-	return out
 }
 
 // ChooseJurisdiction is an analyst's routing decision, which always wins.
@@ -249,7 +238,10 @@ func (s *Service) rerouteUnrouted(ctx context.Context) error {
 		if err := s.decide(ctx, d); err != nil {
 			return err
 		}
-		if d.Route == canopy.RouteUnrouted {
+		if d.Route != canopy.RoutePeer {
+			// Only a rule can move a waiting report; the node's own
+			// jurisdictions did not change (and a shell command does not
+			// even know them).
 			continue
 		}
 		if err := s.record(ctx, audit.System, "system", st.ReportID, d, nil); err != nil {

@@ -252,6 +252,19 @@ func TestSetRouteReroutes(t *testing.T) {
 		if states, total, err := n.db.Unrouted(ctx, store.QueueFilter{Limit: 10}); err != nil || total != 1 || states[0].ReportID != other {
 			t.Errorf("still unrouted: %d, %v; want only the Spanish report", total, err)
 		}
+		// A rule set from the shell, by a service that does not know the
+		// node's jurisdictions, moves only what the rule covers: the
+		// Spanish report still waits.
+		own := n.svc.Jurisdictions
+		n.svc.Jurisdictions = nil
+		err := n.svc.SetRoute(ctx, audit.System, store.Route{Jurisdiction: "IT", PeerID: "nl"})
+		n.svc.Jurisdictions = own
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := n.state(other); st.Route != canopy.RouteUnrouted {
+			t.Errorf("a rule for IT set from the shell moved the Spanish report: %+v", st)
+		}
 		// Removing the rule routes nothing back; new reports wait.
 		if err := n.svc.DeleteRoute(ctx, audit.System, "NL"); err != nil {
 			t.Fatal(err)
