@@ -110,9 +110,6 @@ const (
 // Accessibility lists every accessibility code in display order.
 var Accessibility = []string{AccessStepFree, AccessHearingLoop, AccessSignLanguage, AccessInterpreter, AccessEasyRead, AccessTextChat, AccessRemote}
 
-// IsAccessibility reports whether code is an accessibility code.
-func IsAccessibility(code string) bool { return slices.Contains(Accessibility, code) }
-
 // Capacity of a service, as staff last knew it.
 const (
 	CapacityOpen     = "open"     // taking new people

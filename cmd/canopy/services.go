@@ -14,14 +14,12 @@ import (
 	"github.com/canopy-org/canopy/internal/support"
 )
 
-const servicesUsage = `usage:
+var servicesUsage = `usage:
   canopy services import FILE   add and change providers and services from a CSV file
   canopy services export [FILE] write the whole directory as CSV (to standard output without FILE)
 
 Each command takes --data DIR (default ./canopy-data) and --name NAME like
-serve. The columns are: ` + "provider_id, provider_name, provider_website, provider_phone, provider_email, provider_active, " +
-	"service_id, service_name, needs, description, country, regions, languages, min_age, max_age, accessibility, hours, " +
-	"always_open, phone, website, email, free, confidential, capacity, active" + `.
+serve. The columns are: ` + strings.Join(support.DirectoryColumns, ", ") + `.
 An export is a template: edit it and import it back. An import is all or
 nothing, adds and changes by id, and never deletes: set active to no to
 retire a service.

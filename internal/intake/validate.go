@@ -112,20 +112,7 @@ func (v *validator) text(field, s string, max int, multiline bool) string {
 	return s
 }
 
-// isControl reports control and format characters that have no place in a
-// report: C0, DEL, C1, and the bidirectional overrides that can disguise
-// text (but not the marks right-to-left writing needs).
-func isControl(r rune) bool {
-	switch {
-	case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
-		return true
-	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
-		return true
-	case r == 0xfeff || r == 0xfffe || r == 0xffff:
-		return true
-	}
-	return unicode.Is(unicode.Co, r) // private use
-}
+func isControl(r rune) bool { return canopy.IsControlRune(r) }
 
 // Validate checks a submission and normalises it in place (trimmed text,
 // upper-case country, lower-case hashes, web addresses with a scheme). It

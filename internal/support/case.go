@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/canopy-org/canopy"
 	"github.com/canopy-org/canopy/internal/access"
@@ -199,7 +198,7 @@ func hasControl(s string, lines bool) bool {
 		if lines && (r == '\n' || r == '\t') {
 			return false
 		}
-		return unicode.IsControl(r) || r == '\ufffd'
+		return canopy.IsControlRune(r) || r == '\ufffd'
 	})
 }
 
@@ -548,6 +547,7 @@ func (s *Service) UnlinkReport(ctx context.Context, who *canopy.Account, id, rep
 	if err := s.allow(ctx, who, access.CaseManage, id); err != nil {
 		return err
 	}
+	reportID = strings.ToLower(strings.TrimSpace(reportID))
 	return s.update(ctx, who, id, map[string]string{"step": "unlink", "report": auditToken(reportID)},
 		func(tx *store.Tx, _ *store.SealedCase, _ *seal.DataKey, _ time.Time) error {
 			ok, err := tx.UnlinkCaseReport(id, reportID)
@@ -560,7 +560,7 @@ func (s *Service) UnlinkReport(ctx context.Context, who *canopy.Account, id, rep
 
 // auditToken keeps a typed id out of the audit log unless it is one.
 func auditToken(s string) string {
-	if len(s) > 64 || strings.ContainsFunc(s, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9') }) {
+	if len(s) > 64 || strings.ContainsFunc(s, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') }) {
 		return "invalid"
 	}
 	return s

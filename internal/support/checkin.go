@@ -2,7 +2,6 @@ package support
 
 import (
 	"context"
-	"strconv"
 	"strings"
 	"time"
 
@@ -72,6 +71,3 @@ func (s *Service) checkIns(ctx context.Context, id string, dk *seal.DataKey) ([]
 	}
 	return out, nil
 }
-
-// checkInTarget names a check-in's note as a redaction target.
-func checkInTarget(n int) string { return "checkin:" + strconv.Itoa(n) }

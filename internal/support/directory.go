@@ -95,7 +95,7 @@ func (c *dirCheck) text(field, s string, max int, required, multiline bool) stri
 	}
 	s = strings.TrimSpace(s)
 	for _, r := range s {
-		if dirControl(r) && !(multiline && r == '\n') {
+		if canopy.IsControlRune(r) && !(multiline && r == '\n') {
 			c.add(field, dirControlChars)
 			return s
 		}
@@ -107,21 +107,6 @@ func (c *dirCheck) text(field, s string, max int, required, multiline bool) stri
 		c.add(field, dirTooLong, max)
 	}
 	return s
-}
-
-// dirControl reports the characters that have no place in the directory:
-// control and format characters, bidirectional overrides (which can make
-// a name read as another), and private use.
-func dirControl(r rune) bool {
-	switch {
-	case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
-		return true
-	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
-		return true
-	case r == 0xfeff || r == 0xfffe || r == 0xffff:
-		return true
-	}
-	return unicode.Is(unicode.Co, r)
 }
 
 func (c *dirCheck) id(field, s string) string {
@@ -161,7 +146,7 @@ func (c *dirCheck) website(field, s string) string {
 		c.add(field, dirTooLong, maxDirURL)
 		return s
 	}
-	if strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || dirControl(r) }) {
+	if strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || canopy.IsControlRune(r) }) {
 		c.add(field, dirURL)
 		return s
 	}
@@ -382,7 +367,9 @@ func (s *Service) logDirectory(ctx context.Context, by audit.Actor, id string, d
 	if id != "" {
 		e.Kind, e.ID = audit.KindService, id
 	}
-	if _, err := s.Audit.Append(ctx, e); err != nil {
+	// The change is written: its entry must be too, even if the caller
+	// has gone.
+	if _, err := s.Audit.Append(context.WithoutCancel(ctx), e); err != nil {
 		return fmt.Errorf("support: audit directory change: %w", err)
 	}
 	return nil
