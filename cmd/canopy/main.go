@@ -40,7 +40,8 @@ func main() {
 const usage = `Canopy runs a node of the network against child online sexual exploitation.
 
 Usage:
-  canopy serve   [--addr 127.0.0.1:8080] [--data ./canopy-data]
+  canopy serve   [--addr 127.0.0.1:8080] [--data ./canopy-data] [--jurisdictions FR]
+                 [--geoip FILE.mmdb] [--public-url URL]   (canopy serve -h lists all)
   canopy migrate [--data ./canopy-data]
   canopy hash [--json] FILE…
   canopy user add --email EMAIL --role ROLE [--jurisdictions FR,BE]
@@ -54,6 +55,7 @@ Usage:
   canopy services import FILE | export [FILE]
   canopy bench intake [--url URL] [--n 20000] [--concurrency 64]
   canopy bench match --index FILE --queries FILE [--threshold 31]
+  canopy bench federation [--n 5000] [--rate 500] [--postgres URL]
   canopy version
 
 With CANOPY_DATABASE_URL=postgres://… the node keeps its records in
