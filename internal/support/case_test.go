@@ -3,6 +3,7 @@ package support_test
 import (
 	"bytes"
 	"context"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -191,6 +192,7 @@ func TestOpenCaseValidation(t *testing.T) {
 		{"no alias", func(n *support.NewCase) { n.Alias = "  " }, []string{"alias:error.required"}},
 		{"long alias", func(n *support.NewCase) { n.Alias = strings.Repeat("a", 65) }, []string{"alias:error.too_long"}},
 		{"alias with a control character", func(n *support.NewCase) { n.Alias = "Ro\x07bin" }, []string{"alias:error.control_chars"}},
+		{"alias with a right-to-left override", func(n *support.NewCase) { n.Alias = "Ro\u202ebin" }, []string{"alias:error.control_chars"}},
 		{"unknown age band", func(n *support.NewCase) { n.AgeBand = "12" }, []string{"age_band:error.unknown_code"}},
 		{"bad language", func(n *support.NewCase) { n.Languages = []string{"French"} }, []string{"languages:error.case.language"}},
 		{"too many languages", func(n *support.NewCase) {
@@ -379,6 +381,16 @@ func TestReferrals(t *testing.T) {
 		contact := e.clock().Add(-time.Hour)
 		if err := e.svc.AdvanceReferral(ctx, caseworker, id, r.ID, canopy.ServiceReferralFirstContact, contact); err != nil {
 			t.Fatal(err)
+		}
+		// The step is in the audit log by its own code.
+		entries, err := e.log.Entries(ctx, 0, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(entries, func(a audit.Entry) bool {
+			return a.Action == audit.ActionCaseUpdate && slices.Contains(slices.Collect(maps.Values(a.Details)), canopy.ServiceReferralFirstContact)
+		}) {
+			t.Errorf("no audit entry names the step %s", canopy.ServiceReferralFirstContact)
 		}
 		if err := e.svc.AdvanceReferral(ctx, caseworker, id, r.ID, canopy.ServiceReferralAccepted, time.Time{}); canopy.ErrorCode(err) != canopy.ECONFLICT {
 			t.Fatalf("backwards: %v", err)
