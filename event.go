@@ -25,6 +25,12 @@ const (
 	EventRouted           = "routed"            // responsible jurisdiction decided: Data jurisdiction, basis, route, peer
 	EventReferralReceived = "referral_received" // this report arrived from a peer: Data peer, referral
 	EventReferralStatus   = "referral_status"   // a peer's status (Data direction "in") or ours to the origin ("out"): Data status, reason
+	// EventSharingWithdrawn: the child's consent to share a referred
+	// report abroad no longer stands. Data direction "out" at the
+	// referring node (the peer was told), "in" at the receiving node (the
+	// shared personal fields were removed); peer, referral, reason (one of
+	// the Withdrawal… codes).
+	EventSharingWithdrawn = "sharing_withdrawn"
 )
 
 // Event is one entry on a report's append-only timeline. The timeline is

@@ -392,6 +392,14 @@ const (
 	PurposeStatistics    = "statistics"    // counting the case, anonymised, in statistics
 )
 
+// Why a peer is told to remove what it received of a report: the reasons
+// a withdrawal message carries. Each is stored and sent: add, never rename.
+const (
+	WithdrawalConsent   = "consent_withdrawn" // the child or guardian withdrew consent to cross-border sharing
+	WithdrawalDeleted   = "case_deleted"      // the child's support case was deleted
+	WithdrawalNoConsent = "no_consent"        // the report was linked to a case without consent to cross-border sharing
+)
+
 // Purposes lists the purposes in display order.
 var Purposes = []string{PurposeSupport, PurposeInvestigation, PurposeCrossBorder, PurposeStatistics}
 

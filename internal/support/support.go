@@ -23,6 +23,18 @@ type Service struct {
 	Audit  *audit.Log
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Sharing tells peers of a withdrawal; nil on a node without
+	// federation, where nothing is ever shared.
+	Sharing Sharing
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC() }
+
+// Sharing is what support needs of federation: telling the peers a
+// report was referred to that the child's consent to share it abroad no
+// longer stands. Withdraw runs inside the transaction that makes the
+// change, so the notice is as durable as the change itself; after, which
+// may be nil, is called once that transaction has committed.
+type Sharing interface {
+	Withdraw(tx *store.Tx, reportIDs []string, reason string, at time.Time) (after func(), err error)
+}
