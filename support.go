@@ -30,7 +30,34 @@ type Case struct {
 	Deleted time.Time
 	// Held is true while a legal hold stands, which stops deletion.
 	Held bool
+	// Jurisdiction is the ISO 3166-1 code of the country whose staff
+	// work the case, or "" on a node that serves one.
+	Jurisdiction string
+	// AssignedTo is the caseworker who holds the case, or "".
+	AssignedTo string
+	// Closed is when the case was closed, or zero while it is open;
+	// CloseReason is one of CaseCloseReasons.
+	Closed      time.Time
+	ClosedBy    string
+	CloseReason string
 }
+
+// IsClosed reports whether the case was closed.
+func (c *Case) IsClosed() bool { return !c.Closed.IsZero() }
+
+// Why a case is closed. A closed case keeps its record; it can be opened
+// again. Support completed and the child's own choice count as resolved
+// in the indicators; the others do not.
+const (
+	CaseClosedSupported   = "support_completed" // the child's needs are met
+	CaseClosedDeclined    = "declined"          // the child or guardian no longer wants support
+	CaseClosedTransferred = "transferred"       // another organisation or country holds the case now
+	CaseClosedNoContact   = "no_contact"        // the child could not be reached
+	CaseClosedOther       = "other"
+)
+
+// CaseCloseReasons lists the reasons in display order.
+var CaseCloseReasons = []string{CaseClosedSupported, CaseClosedDeclined, CaseClosedTransferred, CaseClosedNoContact, CaseClosedOther}
 
 // IsDeleted reports whether the case's data key was destroyed.
 func (c *Case) IsDeleted() bool { return !c.Deleted.IsZero() }

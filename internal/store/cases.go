@@ -84,10 +84,11 @@ func (db *DB) CreateCase(ctx context.Context, c *SealedCase) error {
 		return fmt.Errorf("store: create case: id and key are required")
 	}
 	return db.Update(ctx, func(tx *Tx) error {
-		_, err := db.exec(tx.tx, `INSERT INTO cases (id, alias, age_band, languages, region, needs, details, opened_at, opened_by, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		_, err := db.exec(tx.tx, `INSERT INTO cases (id, alias, age_band, languages, region, needs, details, opened_at, opened_by, updated_at,
+			jurisdiction, assigned_to)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 			c.ID, c.Alias, c.AgeBand, strings.Join(c.Languages, " "), c.Region, strings.Join(c.Needs, " "), bytesOrNil(c.Details),
-			micros(c.Opened), c.OpenedBy, micros(c.Opened))
+			micros(c.Opened), c.OpenedBy, micros(c.Opened), c.Jurisdiction, c.AssignedTo)
 		if isUniqueViolation(err) {
 			return &canopy.Error{Code: canopy.ECONFLICT, Key: "error.case.exists", Err: err}
 		}
@@ -102,15 +103,18 @@ func (db *DB) CreateCase(ctx context.Context, c *SealedCase) error {
 }
 
 const caseColumns = `c.id, c.alias, c.age_band, c.languages, c.region, c.needs, c.opened_at, c.opened_by, c.updated_at, c.deleted_at,
-	EXISTS (SELECT 1 FROM case_holds h WHERE h.case_id = c.id AND h.lifted_at = 0)`
+	EXISTS (SELECT 1 FROM case_holds h WHERE h.case_id = c.id AND h.lifted_at = 0),
+	c.jurisdiction, c.assigned_to, c.closed_at, c.closed_by, c.close_reason`
 
 func scanCase(row interface{ Scan(...any) error }, extra ...any) (*canopy.Case, error) {
 	var (
 		c                        canopy.Case
 		langs, needs             string
 		opened, updated, deleted int64
+		closed                   int64
 	)
-	err := row.Scan(append([]any{&c.ID, &c.Alias, &c.AgeBand, &langs, &c.Region, &needs, &opened, &c.OpenedBy, &updated, &deleted, &c.Held}, extra...)...)
+	err := row.Scan(append([]any{&c.ID, &c.Alias, &c.AgeBand, &langs, &c.Region, &needs, &opened, &c.OpenedBy, &updated, &deleted, &c.Held,
+		&c.Jurisdiction, &c.AssignedTo, &closed, &c.ClosedBy, &c.CloseReason}, extra...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errCaseNotFound
 	}
@@ -118,7 +122,7 @@ func scanCase(row interface{ Scan(...any) error }, extra ...any) (*canopy.Case, 
 		return nil, fmt.Errorf("store: read case: %w", err)
 	}
 	c.Languages, c.Needs = strings.Fields(langs), strings.Fields(needs)
-	c.Opened, c.Updated, c.Deleted = fromMicros(opened), fromMicros(updated), timeOrZero(deleted)
+	c.Opened, c.Updated, c.Deleted, c.Closed = fromMicros(opened), fromMicros(updated), timeOrZero(deleted), timeOrZero(closed)
 	return &c, nil
 }
 
@@ -141,21 +145,56 @@ func (db *DB) Case(ctx context.Context, id string) (*SealedCase, error) {
 
 // CaseFilter selects a page of the case list.
 type CaseFilter struct {
+	// Jurisdictions, when any, keeps the cases of those jurisdictions
+	// and those of none (a case of the whole node).
+	Jurisdictions []string
+	AssignedTo    string // only the cases assigned to this account
+	State         string // "open", "closed", or "" for both
 	Limit, Offset int
 }
 
-// Cases returns a page of cases, newest first, and how many there are.
-// Nothing sealed is read.
+// where builds the filter's WHERE clause and its arguments, numbered from
+// $1.
+func (f CaseFilter) where() (string, []any) {
+	var conds []string
+	var args []any
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	if len(f.Jurisdictions) > 0 {
+		in := []string{arg("")}
+		for _, j := range f.Jurisdictions {
+			in = append(in, arg(j))
+		}
+		conds = append(conds, "c.jurisdiction IN ("+strings.Join(in, ", ")+")")
+	}
+	if f.AssignedTo != "" {
+		conds = append(conds, "c.assigned_to = "+arg(f.AssignedTo))
+	}
+	switch f.State {
+	case "open":
+		conds = append(conds, "c.closed_at = 0 AND c.deleted_at = 0")
+	case "closed":
+		conds = append(conds, "(c.closed_at <> 0 OR c.deleted_at <> 0)")
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// Cases returns a page of cases, newest first, and how many the filter
+// selects. Nothing sealed is read.
 func (db *DB) Cases(ctx context.Context, f CaseFilter) ([]canopy.Case, int, error) {
+	where, args := f.where()
 	var total int
-	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM cases`).Scan(&total); err != nil {
+	if err := db.read.QueryRowContext(ctx, db.q(`SELECT count(*) FROM cases c`+where), args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("store: count cases: %w", err)
 	}
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}
-	rows, err := db.read.QueryContext(ctx, db.q(`SELECT `+caseColumns+` FROM cases c
-		ORDER BY c.opened_at DESC, c.id DESC LIMIT $1 OFFSET $2`), f.Limit, max(0, f.Offset))
+	n := len(args)
+	rows, err := db.read.QueryContext(ctx, db.q(`SELECT `+caseColumns+` FROM cases c`+where+`
+		ORDER BY c.opened_at DESC, c.id DESC LIMIT $`+strconv.Itoa(n+1)+` OFFSET $`+strconv.Itoa(n+2)), append(args, f.Limit, max(0, f.Offset))...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: list cases: %w", err)
 	}
@@ -195,8 +234,10 @@ func (db *DB) UpdateCase(ctx context.Context, id string, fn func(tx *Tx, c *Seal
 // PutCase writes a case's plain fields and sealed details.
 func (t *Tx) PutCase(c *SealedCase) error {
 	_, err := t.db.exec(t.tx, `UPDATE cases SET alias = $2, age_band = $3, languages = $4, region = $5, needs = $6,
-		details = $7, updated_at = $8 WHERE id = $1`,
-		c.ID, c.Alias, c.AgeBand, strings.Join(c.Languages, " "), c.Region, strings.Join(c.Needs, " "), bytesOrNil(c.Details), micros(c.Updated))
+		details = $7, updated_at = $8, jurisdiction = $9, assigned_to = $10, closed_at = $11, closed_by = $12, close_reason = $13
+		WHERE id = $1`,
+		c.ID, c.Alias, c.AgeBand, strings.Join(c.Languages, " "), c.Region, strings.Join(c.Needs, " "), bytesOrNil(c.Details), micros(c.Updated),
+		c.Jurisdiction, c.AssignedTo, microsOrZero(c.Closed), c.ClosedBy, c.CloseReason)
 	if err != nil {
 		return fmt.Errorf("store: update case %s: %w", c.ID, err)
 	}
@@ -729,4 +770,62 @@ func serviceName(name, provider string) string {
 		return name
 	}
 	return provider + ": " + name
+}
+
+// CaseReportIDs returns the reports a case is linked to, as part of tx.
+func (t *Tx) CaseReportIDs(caseID string) ([]string, error) {
+	rows, err := t.tx.Query(t.db.q(`SELECT report_id FROM case_reports WHERE case_id = $1 ORDER BY linked_at, report_id`), caseID)
+	if err != nil {
+		return nil, fmt.Errorf("store: reports of case %s: %w", caseID, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("store: reports of case %s: %w", caseID, err)
+		}
+		out = append(out, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: reports of case %s: %w", caseID, err)
+	}
+	return out, nil
+}
+
+// LapsedConsents returns the cases with a consent to purpose that expired
+// by at, was never withdrawn, and whose lapse has not been acted on, at
+// most limit of them.
+func (db *DB) LapsedConsents(ctx context.Context, purpose string, at time.Time, limit int) ([]string, error) {
+	rows, err := db.read.QueryContext(ctx, db.q(`SELECT DISTINCT case_id FROM case_consents
+		WHERE purpose = $1 AND lapse_handled_at = 0 AND expires_at <> 0 AND expires_at <= $2 AND withdrawn_at = 0
+		ORDER BY case_id LIMIT $3`), purpose, micros(at), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: lapsed consents to %s: %w", purpose, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("store: lapsed consents to %s: %w", purpose, err)
+		}
+		out = append(out, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: lapsed consents to %s: %w", purpose, err)
+	}
+	return out, nil
+}
+
+// MarkLapsesHandled records that the consents of a case to purpose that
+// expired by at were acted on.
+func (t *Tx) MarkLapsesHandled(caseID, purpose string, at time.Time) error {
+	_, err := t.db.exec(t.tx, `UPDATE case_consents SET lapse_handled_at = $3
+		WHERE case_id = $1 AND purpose = $2 AND lapse_handled_at = 0 AND expires_at <> 0 AND expires_at <= $3 AND withdrawn_at = 0`,
+		caseID, purpose, micros(at))
+	if err != nil {
+		return fmt.Errorf("store: mark lapsed consents of case %s: %w", caseID, err)
+	}
+	return nil
 }

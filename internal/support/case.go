@@ -42,16 +42,31 @@ func (s *Service) audit(ctx context.Context, who *canopy.Account, action audit.A
 	return nil
 }
 
-// allow checks a permission; a refusal is audited and returned as
-// EFORBIDDEN.
+// allow checks a permission, and for a case that it lies in one of the
+// account's jurisdictions. A refusal is audited and returned as
+// EFORBIDDEN, or as ENOTFOUND for a case out of scope: saying it exists
+// would already say something.
 func (s *Service) allow(ctx context.Context, who *canopy.Account, p access.Permission, id string) error {
-	if access.Can(who.Role, p) {
+	if !access.Can(who.Role, p) {
+		if err := s.audit(ctx, who, audit.ActionPermissionDenied, id, audit.Denied, map[string]string{"permission": string(p)}); err != nil {
+			return err
+		}
+		return &canopy.Error{Code: canopy.EFORBIDDEN, Key: "error.forbidden"}
+	}
+	if id == "" || len(who.Jurisdictions) == 0 {
 		return nil
 	}
-	if err := s.audit(ctx, who, audit.ActionPermissionDenied, id, audit.Denied, map[string]string{"permission": string(p)}); err != nil {
+	c, err := s.DB.Case(ctx, id)
+	if err != nil {
 		return err
 	}
-	return &canopy.Error{Code: canopy.EFORBIDDEN, Key: "error.forbidden"}
+	if access.InJurisdiction(who, c.Jurisdiction) {
+		return nil
+	}
+	if err := s.audit(ctx, who, audit.ActionPermissionDenied, id, audit.Denied, map[string]string{"permission": string(p), "scope": "jurisdiction"}); err != nil {
+		return err
+	}
+	return errNotFound
 }
 
 func (s *Service) logger() *slog.Logger {
@@ -93,10 +108,36 @@ type Profile struct {
 }
 
 // NewCase is what a caseworker gives to open a case. Details are optional.
+// Jurisdiction may be left empty when the caseworker or the node has only
+// one.
 type NewCase struct {
 	Profile
-	Needs   []string
-	Details canopy.CaseDetails
+	Needs        []string
+	Details      canopy.CaseDetails
+	Jurisdiction string
+}
+
+// jurisdiction settles the jurisdiction of a new case: the one asked
+// for, which must be the node's and the caseworker's; else the only one
+// the caseworker has, or the node has; else "" for a node that serves
+// none in particular.
+func (s *Service) jurisdiction(who *canopy.Account, asked string) (string, []canopy.FieldError) {
+	asked = strings.ToUpper(strings.TrimSpace(asked))
+	bad := []canopy.FieldError{{Field: "jurisdiction", Key: "error.case.jurisdiction"}}
+	switch {
+	case asked != "":
+		if len(s.Jurisdictions) > 0 && !slices.Contains(s.Jurisdictions, asked) || !access.InJurisdiction(who, asked) {
+			return "", bad
+		}
+		return asked, nil
+	case len(who.Jurisdictions) == 1:
+		return who.Jurisdictions[0], nil
+	case len(s.Jurisdictions) == 1:
+		return s.Jurisdictions[0], nil
+	case len(s.Jurisdictions) == 0 && len(who.Jurisdictions) == 0:
+		return "", nil
+	}
+	return "", []canopy.FieldError{{Field: "jurisdiction", Key: "error.required"}}
 }
 
 func invalid(fields []canopy.FieldError) error {
@@ -213,6 +254,8 @@ func (s *Service) OpenCase(ctx context.Context, who *canopy.Account, in NewCase)
 	needs, nf := normaliseNeeds(in.Needs)
 	fields = append(fields, nf...)
 	fields = append(fields, normaliseDetails(&in.Details, now)...)
+	j, jf := s.jurisdiction(who, in.Jurisdiction)
+	fields = append(fields, jf...)
 	if err := invalid(fields); err != nil {
 		return nil, err
 	}
@@ -223,7 +266,7 @@ func (s *Service) OpenCase(ctx context.Context, who *canopy.Account, in NewCase)
 	}
 	c := &store.SealedCase{
 		Case: canopy.Case{ID: id, Alias: in.Alias, AgeBand: in.AgeBand, Languages: in.Languages, Region: in.Region,
-			Needs: needs, Opened: now, OpenedBy: who.ID, Updated: now},
+			Needs: needs, Opened: now, OpenedBy: who.ID, Updated: now, Jurisdiction: j, AssignedTo: who.ID},
 		WrappedKey: wrapped,
 	}
 	if c.Details, err = sealDetails(dk, id, &in.Details); err != nil {
@@ -274,10 +317,17 @@ func openDetails(dk *seal.DataKey, id string, sealed []byte) (*canopy.CaseDetail
 // Cases lists a page of cases, newest first, with the total: only the
 // pseudonymous fields, so the list is not an opening.
 func (s *Service) Cases(ctx context.Context, who *canopy.Account, limit, offset int) ([]canopy.Case, int, error) {
+	return s.FindCases(ctx, who, store.CaseFilter{Limit: limit, Offset: offset})
+}
+
+// FindCases lists a page of the cases f selects, within the account's
+// jurisdictions, newest first, with the total.
+func (s *Service) FindCases(ctx context.Context, who *canopy.Account, f store.CaseFilter) ([]canopy.Case, int, error) {
 	if err := s.allow(ctx, who, access.CaseManage, ""); err != nil {
 		return nil, 0, err
 	}
-	return s.DB.Cases(ctx, store.CaseFilter{Limit: limit, Offset: offset})
+	f.Jurisdictions = who.Jurisdictions
+	return s.DB.Cases(ctx, f)
 }
 
 // Referral is a service referral with the service's name, when the
@@ -443,15 +493,25 @@ func (s *Service) Details(ctx context.Context, who *canopy.Account, id string) (
 	return openDetails(dk, id, c.Details)
 }
 
+var errClosed = &canopy.Error{Code: canopy.ECONFLICT, Key: "error.case.closed"}
+
+// Steps a closed case still takes: what ends a link, and what a service
+// reports late of a referral made while the case was open. Consent,
+// erasure and holds have their own paths and always work.
+var afterClose = []string{"unlink", "referral_status", "reopen"}
+
 // update changes a live case under its lock and audits the change with
 // details. fn gets the case and its data key. The caller has checked the
-// permission.
+// permission. A closed case refuses every step but those of afterClose.
 func (s *Service) update(ctx context.Context, who *canopy.Account, id string, details map[string]string,
 	fn func(tx *store.Tx, c *store.SealedCase, dk *seal.DataKey, now time.Time) error) error {
 	now := s.now()
 	err := s.DB.UpdateCase(ctx, id, func(tx *store.Tx, c *store.SealedCase) error {
 		if c.IsDeleted() {
 			return errDeleted
+		}
+		if c.IsClosed() && !slices.Contains(afterClose, details["step"]) {
+			return errClosed
 		}
 		dk, err := s.dataKey(c)
 		if err != nil {
@@ -525,8 +585,10 @@ func (s *Service) LinkReport(ctx context.Context, who *canopy.Account, id, repor
 	if reportID == "" {
 		return invalid([]canopy.FieldError{{Field: "report", Key: "error.required"}})
 	}
-	return s.update(ctx, who, id, map[string]string{"step": "link", "report": auditToken(reportID)},
+	var after func()
+	err := s.update(ctx, who, id, map[string]string{"step": "link", "report": auditToken(reportID)},
 		func(tx *store.Tx, c *store.SealedCase, _ *seal.DataKey, now time.Time) error {
+			after = nil
 			consents, err := tx.CaseConsents(id)
 			if err != nil {
 				return err
@@ -538,8 +600,31 @@ func (s *Service) LinkReport(ctx context.Context, who *canopy.Account, id, repor
 			if canopy.ErrorCode(err) == canopy.ENOTFOUND {
 				return invalid([]canopy.FieldError{{Field: "report", Key: "error.report.not_found"}})
 			}
+			if err != nil || consents.Allows(canopy.PurposeCrossBorder, now) {
+				return err
+			}
+			// The report may already have gone abroad with what the
+			// child has not agreed to share: tell those peers.
+			after, err = s.withdraw(tx, []string{reportID}, canopy.WithdrawalNoConsent, now)
 			return err
 		})
+	if err == nil && after != nil {
+		after()
+	}
+	return err
+}
+
+// withdraw tells the peers the reports were referred to that the child's
+// consent to share them abroad no longer stands, as part of tx.
+func (s *Service) withdraw(tx *store.Tx, reportIDs []string, reason string, now time.Time) (func(), error) {
+	if s.Sharing == nil || len(reportIDs) == 0 {
+		return nil, nil
+	}
+	after, err := s.Sharing.Withdraw(tx, reportIDs, reason, now)
+	if err != nil {
+		return nil, fmt.Errorf("support: tell peers (%s): %w", reason, err)
+	}
+	return after, nil
 }
 
 // UnlinkReport unties a case from a report.
@@ -590,9 +675,11 @@ func (s *Service) Refer(ctx context.Context, who *canopy.Account, id, serviceID,
 	if err != nil {
 		return nil, err
 	}
-	if !slices.ContainsFunc(choices, func(c store.ServiceChoice) bool { return c.ID == serviceID && c.Active }) {
+	i := slices.IndexFunc(choices, func(c store.ServiceChoice) bool { return c.ID == serviceID && c.Active })
+	if i < 0 {
 		return nil, invalid([]canopy.FieldError{{Field: "service", Key: "error.case.service"}})
 	}
+	abroad := s.abroad(choices[i].Country)
 	r := &canopy.ServiceReferral{ID: canopy.NewID(), CaseID: id, ServiceID: serviceID, Need: need, Status: canopy.ServiceReferralSent, By: who.ID}
 	err = s.update(ctx, who, id, map[string]string{"step": "refer", "referral": r.ID},
 		func(tx *store.Tx, _ *store.SealedCase, _ *seal.DataKey, now time.Time) error {
@@ -601,7 +688,10 @@ func (s *Service) Refer(ctx context.Context, who *canopy.Account, id, serviceID,
 				return err
 			}
 			if !consents.Allows(canopy.PurposeSupport, now) {
-				return &canopy.Error{Code: canopy.ECONFLICT, Key: "error.case.consent_support"}
+				return errNoSupportConsent
+			}
+			if abroad && !consents.Allows(canopy.PurposeCrossBorder, now) {
+				return &canopy.Error{Code: canopy.ECONFLICT, Key: "error.case.consent_cross_border"}
 			}
 			r.Sent = now
 			return tx.AddServiceReferral(r)
@@ -610,6 +700,28 @@ func (s *Service) Refer(ctx context.Context, who *canopy.Account, id, serviceID,
 		return nil, err
 	}
 	return r, nil
+}
+
+var errNoSupportConsent = &canopy.Error{Code: canopy.ECONFLICT, Key: "error.case.consent_support"}
+
+// abroad reports whether a service's country is outside the node's
+// jurisdictions. A node that names none, or a service that names no
+// country, is taken as home.
+func (s *Service) abroad(country string) bool {
+	return country != "" && len(s.Jurisdictions) > 0 && !slices.Contains(s.Jurisdictions, country)
+}
+
+// requireSupport refuses a step of the support purpose (a plan, a
+// check-in) when the child's consent to support does not stand.
+func requireSupport(tx *store.Tx, id string, now time.Time) error {
+	consents, err := tx.CaseConsents(id)
+	if err != nil {
+		return err
+	}
+	if !consents.Allows(canopy.PurposeSupport, now) {
+		return errNoSupportConsent
+	}
+	return nil
 }
 
 // AdvanceReferral records the next step of a service referral, which

@@ -84,7 +84,9 @@ func (s *Service) Erase(ctx context.Context, who *canopy.Account, id string, r E
 	e := &store.SealedErasure{Erasure: canopy.Erasure{ID: canopy.NewID(), CaseID: id, Kind: r.Kind, Target: r.Target,
 		AskedBy: r.AskedBy, Reason: r.Reason, By: who.ID}}
 	now := s.now()
+	var after func()
 	err := s.DB.UpdateCase(ctx, id, func(tx *store.Tx, c *store.SealedCase) error {
+		after = nil
 		if c.IsDeleted() {
 			return errDeleted
 		}
@@ -108,7 +110,16 @@ func (s *Service) Erase(ctx context.Context, who *canopy.Account, id string, r E
 					e.Decision = canopy.ErasureHeld
 					break
 				}
+				// The links go with the case: read them first, so the
+				// peers the reports went to are told.
+				reports, err := tx.CaseReportIDs(id)
+				if err != nil {
+					return err
+				}
 				if err := tx.DestroyCase(id, now); err != nil {
+					return err
+				}
+				if after, err = s.withdraw(tx, reports, canopy.WithdrawalDeleted, now); err != nil {
 					return err
 				}
 			case r.Target == "plan":
@@ -144,6 +155,9 @@ func (s *Service) Erase(ctx context.Context, who *canopy.Account, id string, r E
 			return nil, invalid([]canopy.FieldError{{Field: "target", Key: ce.Key}})
 		}
 		return nil, err
+	}
+	if after != nil {
+		after()
 	}
 	action, outcome := audit.ActionCaseRedact, audit.OK
 	details := map[string]string{"decision": e.Decision, "reason": e.Reason, "asked_by": e.AskedBy}

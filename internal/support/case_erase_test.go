@@ -48,6 +48,7 @@ func TestRedactAndDelete(t *testing.T) {
 		e := newCaseEnv(t, db)
 		ctx := context.Background()
 		id := e.open()
+		e.consent(id, canopy.PurposeSupport)
 		if err := e.svc.SavePlan(ctx, caseworker, id, canopy.SafetyPlan{Language: "fr", TrustedAdults: []string{planLine}}); err != nil {
 			t.Fatal(err)
 		}

@@ -429,6 +429,7 @@ func TestPlanAndCheckIns(t *testing.T) {
 		e := newCaseEnv(t, db)
 		ctx := context.Background()
 		id := e.open()
+		e.consent(id, canopy.PurposeSupport)
 		plan := canopy.SafetyPlan{Language: "ar", WarningSigns: []string{" I feel sick \r\n\r\n My phone buzzes at night "},
 			TrustedAdults: []string{planLine}, Emergency: []string{"112"}}
 		if err := e.svc.SavePlan(ctx, caseworker, id, plan); err != nil {

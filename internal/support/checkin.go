@@ -38,6 +38,9 @@ func (s *Service) RecordCheckIn(ctx context.Context, who *canopy.Account, id str
 	c := &canopy.CheckIn{CaseID: id, Scale: in.Scale, Items: in.Items, Score: score, Note: note, By: who.ID}
 	err = s.update(ctx, who, id, map[string]string{"step": "checkin", "scale": in.Scale},
 		func(tx *store.Tx, _ *store.SealedCase, dk *seal.DataKey, now time.Time) error {
+			if err := requireSupport(tx, id, now); err != nil {
+				return err
+			}
 			n, err := tx.NextCheckIn(id)
 			if err != nil {
 				return err

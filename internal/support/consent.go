@@ -74,16 +74,29 @@ func (s *Service) WithdrawConsent(ctx context.Context, who *canopy.Account, id, 
 	}
 	now := s.now()
 	var n int
-	err := s.DB.UpdateCase(ctx, id, func(tx *store.Tx, _ *store.SealedCase) error {
+	var after func()
+	err := s.DB.UpdateCase(ctx, id, func(tx *store.Tx, c *store.SealedCase) error {
+		after = nil
 		var err error
 		n, err = tx.WithdrawConsent(id, purpose, now, who.ID)
 		if err == nil && n == 0 {
 			err = &canopy.Error{Code: canopy.ECONFLICT, Key: "error.case.no_consent"}
 		}
+		if err != nil || purpose != canopy.PurposeCrossBorder || c.IsDeleted() {
+			return err
+		}
+		reports, err := tx.CaseReportIDs(id)
+		if err != nil {
+			return err
+		}
+		after, err = s.withdraw(tx, reports, canopy.WithdrawalConsent, now)
 		return err
 	})
 	if err != nil {
 		return err
+	}
+	if after != nil {
+		after()
 	}
 	return s.audit(ctx, who, audit.ActionConsentWithdraw, id, audit.OK, map[string]string{"purpose": purpose, "count": strconv.Itoa(n)})
 }

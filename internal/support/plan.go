@@ -70,6 +70,9 @@ func (s *Service) SavePlan(ctx context.Context, who *canopy.Account, id string, 
 	}
 	return s.update(ctx, who, id, map[string]string{"step": "plan", "language": p.Language},
 		func(tx *store.Tx, _ *store.SealedCase, dk *seal.DataKey, now time.Time) error {
+			if err := requireSupport(tx, id, now); err != nil {
+				return err
+			}
 			return tx.PutPlan(&store.SealedPlan{CaseID: id, Content: dk.Seal(b, planContext(id)),
 				SafetyPlan: canopy.SafetyPlan{Language: p.Language, Updated: now, UpdatedBy: who.ID}})
 		})

@@ -23,6 +23,10 @@ type Service struct {
 	Audit  *audit.Log
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Jurisdictions are the ISO 3166-1 codes the node serves; a
+	// service in another country is abroad, and referring a child there
+	// needs consent to cross-border sharing.
+	Jurisdictions []string
 	// Sharing tells peers of a withdrawal; nil on a node without
 	// federation, where nothing is ever shared.
 	Sharing Sharing

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -68,6 +69,9 @@ func (s *server) caseRoutes(handle func(string, http.HandlerFunc)) {
 	handle("POST /staff/cases/{id}/referrals/{ref}", s.post(s.signedIn(s.advanceReferral)))
 	handle("POST /staff/cases/{id}/consents", s.post(s.signedIn(s.giveConsent)))
 	handle("POST /staff/cases/{id}/consents/withdraw", s.post(s.signedIn(s.withdrawConsent)))
+	handle("POST /staff/cases/{id}/assign", s.post(s.signedIn(s.assignCase)))
+	handle("POST /staff/cases/{id}/close", s.post(s.signedIn(s.closeCase)))
+	handle("POST /staff/cases/{id}/reopen", s.post(s.signedIn(s.reopenCase)))
 	handle("GET /staff/cases/{id}/plan", s.signedIn(s.planForm))
 	handle("POST /staff/cases/{id}/plan", s.post(s.signedIn(s.savePlan)))
 	handle("GET /staff/cases/{id}/plan/print", s.signedIn(s.printPlan))
@@ -100,7 +104,22 @@ var caseMessages = map[string]string{
 	"error.case.checkin_not_found":     "This case has no check-in with this number.",
 	"error.case.answer_all":            "Answer every question: pick one answer for each.",
 	"error.control_chars":              "Remove the special characters that cannot be shown.",
+	"error.case.consent_cross_border":  "This service is in another country, and the child's consent to sharing with another country is not recorded, or was withdrawn. Record it first, or choose a service at home.",
+	"error.case.closed":                "This case is closed, so nothing new can be added. Open it again first.",
+	"error.case.not_closed":            "This case is open already.",
+	"error.case.assignee":              "Choose an active caseworker who serves this case's jurisdiction.",
+	"error.case.jurisdiction":          "Choose one of the jurisdictions you work in.",
 }
+
+var closeReasonNames = map[string]string{
+	canopy.CaseClosedSupported:   "Support completed: the child's needs are met",
+	canopy.CaseClosedDeclined:    "The child or guardian no longer wants support",
+	canopy.CaseClosedTransferred: "Transferred to another organisation or country",
+	canopy.CaseClosedNoContact:   "The child could not be reached",
+	canopy.CaseClosedOther:       "Another reason",
+}
+
+func (p *page) CaseCloseReasons() []string { return canopy.CaseCloseReasons }
 
 var caseFuncs = template.FuncMap{
 	"need":        func(code string) string { return word(needNames, code) },
@@ -114,6 +133,7 @@ var caseFuncs = template.FuncMap{
 	"asker":       func(code string) string { return word(askerNames, code) },
 	"reason":      func(code string) string { return word(reasonNames, code) },
 	"decision":    func(code string) string { return word(decisionNames, code) },
+	"closereason": func(code string) string { return word(closeReasonNames, code) },
 	"target":      targetName,
 	"caseage":     caseAgeName,
 	"face":        func(n int) string { return word(faceNames, strconv.Itoa(n)) },
@@ -286,25 +306,52 @@ func day(t time.Time) string {
 // langName names a language the node prints in, in that language.
 func langName(code string) string { return i18n.Get(code).T("portal.lang.self") }
 
-// cases is the list of cases: pseudonymous fields only.
+// cases is the list of cases: pseudonymous fields only. It shows the open
+// cases by default, the caseworker's own or all of them, within their
+// jurisdictions.
 func (s *server) cases(w http.ResponseWriter, r *http.Request, m *member) {
 	const perPage = 50
-	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	q := r.URL.Query()
+	page, _ := strconv.Atoi(q.Get("page"))
 	page = max(page, 1)
-	list, total, err := s.support.Cases(r.Context(), m.account, perPage, (page-1)*perPage)
+	v := casesView{State: q.Get("state"), Mine: q.Get("mine") == "1"}
+	if v.State != "closed" && v.State != "all" {
+		v.State = "open"
+	}
+	f := store.CaseFilter{Limit: perPage, Offset: (page - 1) * perPage}
+	if v.State != "all" {
+		f.State = v.State
+	}
+	if v.Mine {
+		f.AssignedTo = m.account.ID
+	}
+	list, total, err := s.support.FindCases(r.Context(), m.account, f)
 	if err != nil {
 		s.fail(w, r, m, err)
 		return
 	}
-	v := casesView{Cases: list, Total: total, Page: page, Pages: max(1, (total+perPage-1)/perPage)}
+	v.Cases, v.Total, v.Page, v.Pages = list, total, page, max(1, (total+perPage-1)/perPage)
+	link := func(page int) string {
+		u := url.Values{"state": {v.State}, "page": {strconv.Itoa(page)}}
+		if v.Mine {
+			u.Set("mine", "1")
+		}
+		return "/staff/cases?" + u.Encode()
+	}
 	if page > 1 {
-		v.Prev = "/staff/cases?page=" + strconv.Itoa(page-1)
+		v.Prev = link(page - 1)
 	}
 	if page < v.Pages {
-		v.Next = "/staff/cases?page=" + strconv.Itoa(page+1)
+		v.Next = link(page + 1)
+	}
+	names, err := s.accountNames(r.Context())
+	if err != nil {
+		s.internalError(w, r, err)
+		return
 	}
 	p := s.newPage(r, "cases", "Support cases", m)
-	p.Notice = caseNotices[r.URL.Query().Get("done")]
+	p.names = names
+	p.Notice = caseNotices[q.Get("done")]
 	p.Data = v
 	s.render(w, r, http.StatusOK, p)
 }
@@ -313,6 +360,8 @@ type casesView struct {
 	Cases              []canopy.Case
 	Total, Page, Pages int
 	Prev, Next         string
+	State              string // open, closed or all
+	Mine               bool
 }
 
 // newCaseView is the form that opens a case.
@@ -320,6 +369,9 @@ type newCaseView struct {
 	Alias, AgeBand, Languages, Region string
 	Needs                             []string
 	Details                           canopy.CaseDetails
+	Jurisdiction                      string
+	// Jurisdictions are the choices, when the caseworker has one to make.
+	Jurisdictions []string
 }
 
 // HasNeed reports whether a need's box is ticked.
@@ -347,7 +399,7 @@ var caseLabels = map[string]string{
 	"warning_signs": "Signs that something is wrong", "trusted_adults": "People to talk to", "safe_places": "Safe places",
 	"online": "When something bad happens online", "emergency": "In an emergency", "scale": "Scale", "items": "Answers",
 	"note": "Note", "kind": "What was asked", "target": "Part to redact", "asked_by": "Asked by", "reason": "Reason", "decision": "Decision",
-	"case": "Case id",
+	"case": "Case id", "assignee": "Caseworker", "jurisdiction": "Jurisdiction",
 }
 
 var caseTargets = map[string]string{
@@ -375,6 +427,9 @@ var caseNotices = map[string]string{
 	"refused":   "The request is recorded as refused, with its reason.",
 	"held":      "A legal hold stands on this case, so it was not deleted. The request is recorded as stopped by the hold.",
 	"deleted":   "The case is deleted: its key is destroyed, so its details, safety plan and notes can never be read again.",
+	"assigned":  "The case's caseworker is changed.",
+	"closed":    "The case is closed. Its record stays; open it again if the child needs support again.",
+	"reopened":  "The case is open again.",
 }
 
 func (s *server) newCaseForm(w http.ResponseWriter, r *http.Request, m *member) {
@@ -383,7 +438,7 @@ func (s *server) newCaseForm(w http.ResponseWriter, r *http.Request, m *member) 
 	}
 	p := s.newPage(r, "case_new", "Open a support case", m)
 	s.withForm(w, r, p)
-	p.Data = newCaseView{}
+	p.Data = newCaseView{Jurisdictions: s.support.JurisdictionChoices(m.account)}
 	s.render(w, r, http.StatusOK, p)
 }
 
@@ -399,10 +454,11 @@ func detailsForm(r *http.Request) canopy.CaseDetails {
 
 func (s *server) openCase(w http.ResponseWriter, r *http.Request, m *member) {
 	f := newCaseView{Alias: r.PostForm.Get("alias"), AgeBand: r.PostForm.Get("age_band"), Languages: r.PostForm.Get("languages"),
-		Region: r.PostForm.Get("region"), Needs: r.PostForm["needs"], Details: detailsForm(r)}
+		Region: r.PostForm.Get("region"), Needs: r.PostForm["needs"], Details: detailsForm(r), Jurisdiction: r.PostForm.Get("jurisdiction"),
+		Jurisdictions: s.support.JurisdictionChoices(m.account)}
 	c, err := s.support.OpenCase(r.Context(), m.account, support.NewCase{
 		Profile: support.Profile{Alias: f.Alias, AgeBand: f.AgeBand, Languages: fields(f.Languages), Region: f.Region},
-		Needs:   f.Needs, Details: f.Details})
+		Needs:   f.Needs, Details: f.Details, Jurisdiction: f.Jurisdiction})
 	if e := canopy.AsError(err); err != nil && e.Code == canopy.EINVALID {
 		p := s.newPage(r, "case_new", "Open a support case", m)
 		s.withForm(w, r, p)
@@ -429,9 +485,11 @@ type caseView struct {
 	Details  *canopy.CaseDetails
 	Purposes []purposeState
 	Choices  []store.ServiceChoice
-	Trend    *trend
-	Today    string // for the date fields' max
-	PlanLang string // the language the plan prints in
+	// Caseworkers are those the case may be assigned to.
+	Caseworkers []canopy.Account
+	Trend       *trend
+	Today       string // for the date fields' max
+	PlanLang    string // the language the plan prints in
 
 	// The forms as typed, after a problem.
 	Failed  string // which form failed: "profile", "details", "consent", "refer", "link", "needs" or "step:<ref>"
@@ -506,6 +564,12 @@ func (s *server) caseFile(w http.ResponseWriter, r *http.Request, m *member) (*p
 		v.Purposes = append(v.Purposes, purposeState{Purpose: purpose, Allowed: f.Allows(purpose)})
 	}
 	v.Consent.GivenBy, v.Consent.Method = canopy.ConsentByChild, canopy.ConsentVerbal
+	if !f.Case.IsDeleted() && !f.Case.IsClosed() {
+		if v.Caseworkers, err = s.support.Caseworkers(r.Context(), m.account, f.Case.Jurisdiction); err != nil {
+			s.internalError(w, r, err)
+			return nil, nil, false
+		}
+	}
 	if !f.Case.IsDeleted() && f.Allows(canopy.PurposeSupport) {
 		if v.Choices, err = s.support.ServiceChoices(r.Context(), m.account); err != nil {
 			// The directory is another part of the node: a case can be
@@ -696,6 +760,30 @@ func (s *server) withdrawConsent(w http.ResponseWriter, r *http.Request, m *memb
 		return
 	}
 	caseDone(w, r, "withdrawn")
+}
+
+func (s *server) assignCase(w http.ResponseWriter, r *http.Request, m *member) {
+	if err := s.support.Assign(r.Context(), m.account, r.PathValue("id"), r.PostForm.Get("assignee")); err != nil {
+		s.invalidCase(w, r, m, err, "assign", nil)
+		return
+	}
+	caseDone(w, r, "assigned")
+}
+
+func (s *server) closeCase(w http.ResponseWriter, r *http.Request, m *member) {
+	if err := s.support.Close(r.Context(), m.account, r.PathValue("id"), r.PostForm.Get("reason")); err != nil {
+		s.invalidCase(w, r, m, err, "close", nil)
+		return
+	}
+	caseDone(w, r, "closed")
+}
+
+func (s *server) reopenCase(w http.ResponseWriter, r *http.Request, m *member) {
+	if err := s.support.Reopen(r.Context(), m.account, r.PathValue("id")); err != nil {
+		s.invalidCase(w, r, m, err, "reopen", nil)
+		return
+	}
+	caseDone(w, r, "reopened")
 }
 
 // trend is the check-ins as a small chart: one point per check-in on a

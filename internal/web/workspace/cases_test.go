@@ -139,7 +139,7 @@ func TestCaseworkerPages(t *testing.T) {
 
 		resp, body := b.get("/staff/cases")
 		mustStatus(t, "cases", resp, body, http.StatusOK)
-		if !strings.Contains(body, `aria-current="page">Cases</a>`) || !strings.Contains(body, "There are no support cases yet") {
+		if !strings.Contains(body, `aria-current="page">Cases</a>`) || !strings.Contains(body, "There are no open support cases") {
 			t.Fatalf("empty list:\n%s", body)
 		}
 		resp, body = b.get("/staff/cases/new")
@@ -245,8 +245,16 @@ func TestCaseworkerPages(t *testing.T) {
 		if strings.Contains(body, `action="/staff/cases/`+id+`/referrals"`) || !strings.Contains(body, "Support:</strong> not given") {
 			t.Fatal("the referral form is offered after consent to support was withdrawn")
 		}
+		if strings.Contains(body, `href="/staff/cases/`+id+`/plan"`) || strings.Contains(body, `href="/staff/cases/`+id+`/checkin"`) ||
+			!strings.Contains(body, "nothing new can be added for support") {
+			t.Fatal("plan and check-in are offered after consent to support was withdrawn")
+		}
 		resp, body = b.post("/staff/cases/"+id+"/referrals", url.Values{"service": {"maison-ecoute"}})
 		mustStatus(t, "refer without consent", resp, body, http.StatusConflict)
+		resp, body = b.post("/staff/cases/"+id+"/checkin", url.Values{"scale": {"who5"}, "item0": {"3"}, "item1": {"3"}, "item2": {"3"}, "item3": {"3"}, "item4": {"3"}})
+		mustStatus(t, "check-in without consent", resp, body, http.StatusConflict)
+		resp, body = b.post("/staff/cases/"+id+"/consents", url.Values{"purpose": {"support"}, "given_by": {"child"}, "method": {"verbal"}})
+		mustStatus(t, "consent again", resp, body, http.StatusSeeOther)
 
 		// The safety plan, and its printable page in its language and
 		// in English.
@@ -428,7 +436,7 @@ func TestCaseReadPathsFollowConsent(t *testing.T) {
 	if !strings.Contains(body, "<h1>Deleted case</h1>") || strings.Contains(body, "Robin") || strings.Contains(body, `action="/staff/cases/`+id+`/reveal"`) {
 		t.Fatalf("deleted case page:\n%s", body)
 	}
-	if _, body := cw.get("/staff/cases"); strings.Contains(body, "Robin") || !strings.Contains(body, "Deleted case") {
+	if _, body := cw.get("/staff/cases?state=all"); strings.Contains(body, "Robin") || !strings.Contains(body, "Deleted case") {
 		t.Fatal("the list shows a deleted case's alias")
 	}
 	for _, path := range []string{"/plan/print", "/plan", "/checkin", "/erase"} {
@@ -621,5 +629,60 @@ func TestCasePagesAreLabelled(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestCaseAssignAndClose: the caseworker assigns a case, closes it for a
+// reason, finds it under the closed cases, and opens it again; a closed
+// case offers no new work.
+func TestCaseAssignAndClose(t *testing.T) {
+	e := newEnv(t)
+	id := testCase(e)
+	cw := e.login(canopy.RoleCaseworker)
+	me := e.caseworker()
+
+	resp, body := cw.post("/staff/cases/"+id+"/assign", url.Values{"assignee": {e.members[canopy.RoleAnalyst].Account.ID}})
+	mustStatus(t, "assign to an analyst", resp, body, http.StatusUnprocessableEntity)
+	if !strings.Contains(body, `href="#assignee"`) || !strings.Contains(body, esc(caseMessages["error.case.assignee"])) {
+		t.Fatalf("assignment error:\n%s", body)
+	}
+	resp, body = cw.post("/staff/cases/"+id+"/assign", url.Values{"assignee": {""}})
+	mustStatus(t, "unassign", resp, body, http.StatusSeeOther)
+	if _, body := cw.get("/staff/cases?mine=1"); strings.Contains(body, "/staff/cases/"+id) {
+		t.Fatal("an unassigned case is listed as mine")
+	}
+	resp, body = cw.post("/staff/cases/"+id+"/assign", url.Values{"assignee": {me.ID}})
+	mustStatus(t, "assign", resp, body, http.StatusSeeOther)
+	if _, body := cw.get("/staff/cases?mine=1"); !strings.Contains(body, "/staff/cases/"+id) {
+		t.Fatal("an assigned case is not listed as mine")
+	}
+
+	resp, body = cw.post("/staff/cases/"+id+"/close", url.Values{"reason": {"bored"}})
+	mustStatus(t, "close for no known reason", resp, body, http.StatusUnprocessableEntity)
+	resp, body = cw.post("/staff/cases/"+id+"/close", url.Values{"reason": {canopy.CaseClosedSupported}})
+	mustStatus(t, "close", resp, body, http.StatusSeeOther)
+	_, body = cw.get("/staff/cases/" + id)
+	for _, want := range []string{"This case was closed on", esc(closeReasonNames[canopy.CaseClosedSupported]), `action="/staff/cases/` + id + `/reopen"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("closed case page lacks %q", want)
+		}
+	}
+	for _, form := range []string{"/needs", "/links", "/profile", "/close", "/assign"} {
+		if strings.Contains(body, `action="/staff/cases/`+id+form+`"`) {
+			t.Errorf("a closed case offers %s", form)
+		}
+	}
+	resp, body = cw.post("/staff/cases/"+id+"/needs", url.Values{"needs": {canopy.NeedLegal}})
+	mustStatus(t, "needs of a closed case", resp, body, http.StatusConflict)
+	if _, body := cw.get("/staff/cases"); strings.Contains(body, "/staff/cases/"+id) {
+		t.Error("the open cases list a closed one")
+	}
+	if _, body := cw.get("/staff/cases?state=closed"); !strings.Contains(body, "/staff/cases/"+id) {
+		t.Error("the closed cases do not list it")
+	}
+	resp, body = cw.post("/staff/cases/"+id+"/reopen", nil)
+	mustStatus(t, "reopen", resp, body, http.StatusSeeOther)
+	if _, body := cw.get("/staff/cases"); !strings.Contains(body, "/staff/cases/"+id) {
+		t.Error("a reopened case is not listed as open")
 	}
 }

@@ -326,6 +326,21 @@ var routes = []route{
 		id := testCase(e)
 		return request{path: "/staff/cases/" + id + "/consents/withdraw", form: url.Values{"purpose": {"support"}}, report: id}
 	}},
+	{method: "POST", pattern: "/staff/cases/{id}/assign", perm: access.CaseManage, prep: func(e *env, _ *account, _ *browser) request {
+		id := testCase(e)
+		return request{path: "/staff/cases/" + id + "/assign", form: url.Values{"assignee": {""}}, report: id}
+	}},
+	{method: "POST", pattern: "/staff/cases/{id}/close", perm: access.CaseManage, prep: func(e *env, _ *account, _ *browser) request {
+		id := testCase(e)
+		return request{path: "/staff/cases/" + id + "/close", form: url.Values{"reason": {canopy.CaseClosedSupported}}, report: id}
+	}},
+	{method: "POST", pattern: "/staff/cases/{id}/reopen", perm: access.CaseManage, prep: func(e *env, _ *account, _ *browser) request {
+		id := testCase(e)
+		if err := e.srv.support.Close(context.Background(), e.caseworker(), id, canopy.CaseClosedOther); err != nil {
+			e.t.Fatal(err)
+		}
+		return request{path: "/staff/cases/" + id + "/reopen", report: id}
+	}},
 	{method: "GET", pattern: "/staff/cases/{id}/plan", perm: access.CaseManage, prep: func(e *env, _ *account, _ *browser) request {
 		id := testPlan(e)
 		return request{path: "/staff/cases/" + id + "/plan", report: id}
