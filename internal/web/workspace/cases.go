@@ -42,9 +42,9 @@ func init() {
 func (s *server) caseRoutes(handle func(string, http.HandlerFunc)) {
 	// The report page shows the support cases linked to a report, as far
 	// as the child's consent allows (case_link.html, included from
-	// report.html). The lookup is bound to this server's support service.
+	// report.html; the report's handler looks them up).
 	if t := s.pages.t["report"]; t != nil {
-		template.Must(t.Funcs(template.FuncMap{"linkedcases": s.linkedCases}).ParseFS(templateFiles, "templates/case_link.html"))
+		template.Must(t.ParseFS(templateFiles, "templates/case_link.html"))
 	}
 	// The forms a case shares between its pages.
 	for _, name := range []string{"case_new", "case"} {
@@ -1228,16 +1228,10 @@ func (s *server) exportStatistics(w http.ResponseWriter, r *http.Request, m *mem
 	w.Write(buf.Bytes())
 }
 
-// linkedCases is the report page's look-up of the support cases linked
-// to a report (case_link.html). The template has no request, so it runs
-// on a context of its own; a failure shows nothing rather than the page
-// failing, and is logged.
-func (s *server) linkedCases(who *canopy.Account, reportID string) []support.LinkedCase {
-	if who == nil {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+// linkedCases looks up the support cases linked to a report for the
+// report page (case_link.html). A failure shows nothing rather than the
+// page failing, and is logged.
+func (s *server) linkedCases(ctx context.Context, who *canopy.Account, reportID string) []support.LinkedCase {
 	cs, err := s.support.LinkedCases(ctx, who, reportID)
 	if err != nil {
 		s.log.Error("workspace: support cases of a report", "report", reportID, "err", err)

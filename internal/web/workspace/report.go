@@ -8,6 +8,7 @@ import (
 	"github.com/canopy-org/canopy"
 	"github.com/canopy-org/canopy/internal/access"
 	"github.com/canopy-org/canopy/internal/store"
+	"github.com/canopy-org/canopy/internal/support"
 	"github.com/canopy-org/canopy/internal/triage"
 )
 
@@ -15,6 +16,9 @@ import (
 // nothing the reporter wrote is in it.
 type reportView struct {
 	ID         string
+	// Cases are the support cases linked to the report, as far as the
+	// child's consent lets this member of staff see them.
+	Cases []support.LinkedCase
 	Report     canopy.Report
 	State      canopy.TriageState
 	Clock      string
@@ -169,6 +173,7 @@ func (s *server) reportPage(w http.ResponseWriter, r *http.Request, m *member) (
 		s.internalError(w, r, err)
 		return nil, nil, false
 	}
+	v.Cases = s.linkedCases(r.Context(), m.account, id)
 	refer := access.Can(role, access.ReportRefer)
 	v.Can.Route = refer && st.Stage != canopy.StageMerged
 	v.Can.Status = refer && v.Border.Inbound != nil && !v.Border.Closed
