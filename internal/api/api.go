@@ -54,6 +54,14 @@
 //     the log (access.AuditRead), sent as "Authorization: Bearer". A
 //     refusal is itself written to the log.
 //
+//   - Caseworkers read support cases here (cases.go), and staff who see a
+//     report read which support cases are linked to it, with the same
+//     staff session token. Every read goes through package support, which
+//     checks the role and the child's consent and audits the reading; the
+//     answers carry pseudonymous fields, codes and dates only, never what
+//     identifies a child or the words of a safety plan, a note or a
+//     reason.
+//
 // openapi.json, served at GET /api/openapi.json, documents every route,
 // body and answer; the tests check every request and answer they make
 // against it.
@@ -65,6 +73,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -77,6 +86,8 @@ import (
 	"github.com/canopy-org/canopy/internal/limit"
 	"github.com/canopy-org/canopy/internal/platform"
 	"github.com/canopy-org/canopy/internal/staff"
+	"github.com/canopy-org/canopy/internal/support"
+	"github.com/canopy-org/canopy/internal/triage"
 )
 
 // Config is what the API needs from the node.
@@ -110,6 +121,14 @@ type Config struct {
 	// PlatformRateLimit limits the platform routes per API key. Nil means
 	// DefaultPlatformRateLimit.
 	PlatformRateLimit *limit.Limiter
+
+	// Support serves the /api/v1/cases routes and the support cases
+	// linked to a report, to staff that Staff authenticates; Triage
+	// decides which reports a member of staff may see. Without Support
+	// or Staff those routes answer 503, and so does
+	// /api/v1/reports/{id}/cases without Triage.
+	Support *support.Service
+	Triage  *triage.Service
 }
 
 // DefaultRateLimit returns the limiter New uses when Config.RateLimit is
@@ -143,6 +162,9 @@ type handler struct {
 	matcher    *bank.Matcher
 	keyLimiter *limit.Limiter // per API key
 
+	support *support.Service
+	triage  *triage.Service
+
 	taxonomy map[string][]byte // the taxonomy answer, encoded once per language
 }
 
@@ -166,6 +188,10 @@ func (h *handler) routes() []route {
 		{"POST", "/api/v1/platform/reports", h.platformReports},
 		{"POST", "/api/v1/match", h.match},
 		{"GET", "/api/v1/banks/{bank}/changes", h.bankChanges},
+		{"GET", "/api/v1/cases", h.cases},
+		{"GET", "/api/v1/cases/statistics", h.caseStatistics},
+		{"GET", "/api/v1/cases/{id}", h.caseFile},
+		{"GET", "/api/v1/reports/{id}/cases", h.reportCases},
 		{"GET", "/api/openapi.json", h.serveOpenAPI},
 	}
 }
@@ -174,7 +200,8 @@ func (h *handler) routes() []route {
 // everything else with a 404 problem.
 func New(cfg Config) http.Handler {
 	h := &handler{intake: cfg.Intake, log: cfg.Logger, limiter: cfg.RateLimit, audit: cfg.Audit, staff: cfg.Staff,
-		mux: http.NewServeMux(), platform: cfg.Platform, banks: cfg.Banks, matcher: cfg.Matcher, keyLimiter: cfg.PlatformRateLimit}
+		mux: http.NewServeMux(), platform: cfg.Platform, banks: cfg.Banks, matcher: cfg.Matcher, keyLimiter: cfg.PlatformRateLimit,
+		support: cfg.Support, triage: cfg.Triage}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -199,11 +226,21 @@ func New(cfg Config) http.Handler {
 		}
 	}
 	// A pattern without a method catches the other methods of a known
-	// path, so they get a 405 problem rather than the catch-all 404.
+	// path, so they get a 405 problem rather than the catch-all 404. A
+	// literal path that a template also covers (/api/v1/cases/statistics
+	// and /api/v1/cases/{id}) gets none of its own, which ServeMux would
+	// refuse as a conflict: the template's catch-all answers for it, with
+	// the literal path's methods.
 	for _, p := range paths {
-		allow := strings.Join(allowed[p], ", ")
+		if slices.ContainsFunc(paths, func(t string) bool { return covers(t, p) }) {
+			continue
+		}
 		h.mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Allow", allow)
+			methods, ok := allowed[r.URL.Path]
+			if !ok {
+				methods = allowed[p]
+			}
+			w.Header().Set("Allow", strings.Join(methods, ", "))
 			h.fail(w, r, &canopy.Error{Code: codeMethodNotAllowed})
 		})
 	}
@@ -211,6 +248,21 @@ func New(cfg Config) http.Handler {
 		h.fail(w, r, &canopy.Error{Code: canopy.ENOTFOUND})
 	})
 	return h
+}
+
+// covers reports whether template, a route path with {name} segments,
+// matches the literal path p of another route.
+func covers(template, p string) bool {
+	ts, ps := strings.Split(template, "/"), strings.Split(p, "/")
+	if template == p || len(ts) != len(ps) {
+		return false
+	}
+	for i, t := range ts {
+		if t != ps[i] && !(strings.HasPrefix(t, "{") && ps[i] != "" && !strings.HasPrefix(ps[i], "{")) {
+			return false
+		}
+	}
+	return true
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

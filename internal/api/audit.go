@@ -252,27 +252,11 @@ func (h *handler) serveAuditEntry(w http.ResponseWriter, r *http.Request) {
 }
 
 // auditor checks that the request carries the session token of a staff
-// member who may read the audit log. It answers 401 when who is calling is
-// not established (no token, or one that is unknown, expired, revoked or
-// not past the second factor, all alike) and 403, audited, when they may
-// not read the log.
+// member who may read the audit log. It answers 401 as staffMember does,
+// and 403, audited, when they may not read the log.
 func (h *handler) auditor(w http.ResponseWriter, r *http.Request) bool {
-	unauthorized := func() bool {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="canopy"`)
-		h.fail(w, r, &canopy.Error{Code: canopy.EUNAUTHORIZED})
-		return false
-	}
-	token, ok := bearer(r.Header)
+	a, ok := h.staffMember(w, r)
 	if !ok {
-		return unauthorized()
-	}
-	a, _, err := h.staff.Authenticate(r.Context(), token)
-	switch canopy.ErrorCode(err) {
-	case "":
-	case canopy.EUNAUTHORIZED, canopy.ENOTFOUND:
-		return unauthorized()
-	default:
-		h.fail(w, r, err)
 		return false
 	}
 	if access.Can(a.Role, access.AuditRead) {
@@ -290,6 +274,31 @@ func (h *handler) auditor(w http.ResponseWriter, r *http.Request) bool {
 	}
 	h.fail(w, r, &canopy.Error{Code: canopy.EFORBIDDEN})
 	return false
+}
+
+// staffMember returns the staff member whose session token the request
+// carries. It answers 401 when who is calling is not established (no
+// token, or one that is unknown, expired, revoked or not past the second
+// factor, all alike); what they may do is for the caller to check.
+func (h *handler) staffMember(w http.ResponseWriter, r *http.Request) (*canopy.Account, bool) {
+	unauthorized := func() (*canopy.Account, bool) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="canopy"`)
+		h.fail(w, r, &canopy.Error{Code: canopy.EUNAUTHORIZED})
+		return nil, false
+	}
+	token, ok := bearer(r.Header)
+	if !ok {
+		return unauthorized()
+	}
+	a, _, err := h.staff.Authenticate(r.Context(), token)
+	switch canopy.ErrorCode(err) {
+	case "":
+		return a, true
+	case canopy.EUNAUTHORIZED, canopy.ENOTFOUND:
+		return unauthorized()
+	}
+	h.fail(w, r, err)
+	return nil, false
 }
 
 // bearer returns the token of an "Authorization: Bearer <token>" header

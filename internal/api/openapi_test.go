@@ -591,7 +591,11 @@ func TestOpenAPIMatchesCode(t *testing.T) {
 	for name, v := range map[string]any{"AuditKey": auditKeyAnswer{}, "AuditConsistency": consistencyAnswer{},
 		"AuditEntry": auditEntryAnswer{}, "AuditEntryFields": auditEntryFields{},
 		"PlatformReportsAnswer": platformReportsAnswer{}, "ItemResult": itemAnswer{}, "MatchAnswer": matchAnswer{},
-		"MatchResult": matchResult{}, "Hit": canopy.Hit{}, "BankChanges": bankChangesAnswer{}, "BankChange": bankChangeAnswer{}} {
+		"MatchResult": matchResult{}, "Hit": canopy.Hit{}, "BankChanges": bankChangesAnswer{}, "BankChange": bankChangeAnswer{},
+		"CaseList": caseList{}, "CaseSummary": caseSummary{}, "CaseFile": caseFileAnswer{}, "CaseConsent": consentAnswer{},
+		"CaseReferral": referralAnswer{}, "CaseCheckIn": checkInAnswer{}, "CaseHold": holdAnswer{}, "CaseErasure": erasureAnswer{},
+		"CaseStatistics": caseStatisticsAnswer{}, "CaseStatisticsRow": statisticsRow{}, "ReportCases": reportCasesAnswer{},
+		"LinkedCase": linkedCase{}} {
 		sameSet(name+" members", slices.Collect(maps.Keys(schema(name, "properties"))), jsonNames(reflect.TypeOf(v)))
 		sameSet(name+" required members", strs(schema(name)["required"]), jsonAlways(reflect.TypeOf(v)))
 	}
@@ -640,6 +644,35 @@ func TestOpenAPIMatchesCode(t *testing.T) {
 		t.Errorf("audit entries: security %v", op["security"])
 	}
 
+	// The case routes' codes and limits.
+	sameSet("case age bands", strs(schema("CaseAgeBand")["enum"]), canopy.CaseAgeBands)
+	sameSet("case needs", strs(schema("CaseNeed")["enum"]), canopy.CaseNeeds)
+	sameSet("consent purposes", strs(schema("CaseConsent", "properties", "purpose")["enum"]), canopy.Purposes)
+	sameSet("consent givers", strs(schema("CaseConsent", "properties", "given_by")["enum"]), canopy.ConsentGivers)
+	sameSet("consent methods", strs(schema("CaseConsent", "properties", "method")["enum"]), canopy.ConsentMethods)
+	sameSet("referral statuses", strs(schema("CaseReferral", "properties", "status")["enum"]), canopy.ServiceReferralStatuses)
+	sameSet("check-in scales", strs(schema("CaseCheckIn", "properties", "scale")["enum"]), canopy.Scales)
+	sameSet("erasure kinds", strs(schema("CaseErasure", "properties", "kind")["enum"]), []string{canopy.ErasureRedact, canopy.ErasureDelete})
+	sameSet("erasure decisions", strs(schema("CaseErasure", "properties", "decision")["enum"]),
+		[]string{canopy.ErasureDone, canopy.ErasureRefused, canopy.ErasureHeld})
+	num("case languages", schema("CaseLanguages"), "maxItems", 8)
+	num("case needs", schema("CaseNeeds"), "maxItems", len(canopy.CaseNeeds))
+	num("cases limit", d.get("components", "parameters", "casesLimit", "schema"), "maximum", maxCasesLimit)
+	num("cases offset", d.get("components", "parameters", "casesOffset", "schema"), "maximum", maxCasesOffset)
+	num("cases", schema("CaseList", "properties", "cases"), "maxItems", maxCasesLimit)
+	num("case list limit", schema("CaseList", "properties", "limit"), "maximum", maxCasesLimit)
+	for _, target := range slices.Concat(canopy.DetailFields, []string{"plan", "checkin:1", "checkin:12"}) {
+		if !regexp.MustCompile(schema("CaseErasure", "properties", "target")["pattern"].(string)).MatchString(target) {
+			t.Errorf("erasure target %s does not match the document's pattern", target)
+		}
+	}
+	for _, op := range []string{"GET /api/v1/cases", "GET /api/v1/cases/statistics", "GET /api/v1/cases/{id}", "GET /api/v1/reports/{id}/cases"} {
+		method, path, _ := strings.Cut(op, " ")
+		if o := d.operation(method, path); !reflect.DeepEqual(o["security"], []any{map[string]any{"staffSession": []any{}}}) {
+			t.Errorf("%s: security %v", op, o["security"])
+		}
+	}
+
 	// The status table, the problem codes and the problem responses agree.
 	sameSet("problem codes", strs(schema("Problem", "properties", "code")["enum"]), slices.Collect(maps.Keys(statusOf)))
 	sameSet("field problem codes", strs(schema("FieldProblem", "properties", "code")["enum"]), append(slices.Clone(intake.FieldKeys), jsonKeys...))
@@ -662,24 +695,33 @@ func TestOpenAPIMatchesCode(t *testing.T) {
 	}
 }
 
-// jsonNames lists the JSON member names of a struct's fields.
+// jsonNames lists the JSON member names of a struct's fields, and of the
+// fields of the structs it embeds, as encoding/json writes them.
 func jsonNames(t reflect.Type) []string {
 	var out []string
 	for f := range t.Fields() {
-		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); f.IsExported() && name != "-" {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct:
+			out = append(out, jsonNames(f.Type)...)
+		case f.IsExported() && name != "-":
 			out = append(out, name)
 		}
 	}
 	return out
 }
 
-// jsonAlways lists the JSON member names of a struct's fields that are
-// written whatever their value: those without omitempty.
+// jsonAlways lists the JSON member names of a struct's fields (and its
+// embedded structs' fields) that are written whatever their value: those
+// without omitempty.
 func jsonAlways(t reflect.Type) []string {
 	var out []string
 	for f := range t.Fields() {
 		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if f.IsExported() && name != "-" && !slices.Contains(strings.Split(opts, ","), "omitempty") {
+		switch {
+		case f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct:
+			out = append(out, jsonAlways(f.Type)...)
+		case f.IsExported() && name != "-" && !slices.Contains(strings.Split(opts, ","), "omitempty"):
 			out = append(out, name)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -321,13 +322,23 @@ func (s *Service) Cases(ctx context.Context, who *canopy.Account, limit, offset 
 }
 
 // FindCases lists a page of the cases f selects, within the account's
-// jurisdictions, newest first, with the total.
+// jurisdictions, newest first, with the total. The listing is audited
+// with the number of rows shown.
 func (s *Service) FindCases(ctx context.Context, who *canopy.Account, f store.CaseFilter) ([]canopy.Case, int, error) {
 	if err := s.allow(ctx, who, access.CaseManage, ""); err != nil {
 		return nil, 0, err
 	}
 	f.Jurisdictions = who.Jurisdictions
-	return s.DB.Cases(ctx, f)
+	list, total, err := s.DB.Cases(ctx, f)
+	if err != nil {
+		return nil, 0, err
+	}
+	// A list is not an opening, but it shows aliases: who saw which
+	// page of them is on record.
+	if err := s.audit(ctx, who, audit.ActionCaseView, "", audit.OK, map[string]string{"part": "list", "rows": strconv.Itoa(len(list))}); err != nil {
+		return nil, 0, err
+	}
+	return list, total, nil
 }
 
 // Referral is a service referral with the service's name, when the

@@ -299,8 +299,9 @@ func TestCaseFile(t *testing.T) {
 			t.Fatalf("details %+v %v", d, err)
 		}
 		views := e.entries(audit.ActionCaseView)
-		if len(views) != 2 || views[0].Details["part"] != "case" || views[1].Details["part"] != "details" ||
-			views[1].Actor != audit.Staff(caseworker2.ID) || views[1].ID != id {
+		if len(views) != 3 || views[0].Details["part"] != "list" || views[0].Details["rows"] != "1" ||
+			views[1].Details["part"] != "case" || views[2].Details["part"] != "details" ||
+			views[2].Actor != audit.Staff(caseworker2.ID) || views[2].ID != id {
 			t.Fatalf("openings audited as %+v", views)
 		}
 		for _, v := range views {
