@@ -125,10 +125,30 @@ func (c *Catalog) T(key string, args ...any) string {
 	if len(args) == 0 || !strings.Contains(msg, "{") {
 		return msg
 	}
-	for i, a := range args {
-		msg = strings.ReplaceAll(msg, "{"+strconv.Itoa(i)+"}", fmt.Sprint(a))
+	// One pass, so an argument that itself holds "{1}" (an address a
+	// reporter typed) is written as it is, never filled in.
+	var b strings.Builder
+	for {
+		open := strings.IndexByte(msg, '{')
+		if open < 0 {
+			break
+		}
+		end := strings.IndexByte(msg[open:], '}')
+		if end < 0 {
+			break
+		}
+		n, err := strconv.Atoi(msg[open+1 : open+end])
+		if err != nil || n < 0 || n >= len(args) || msg[open+1] == '+' {
+			b.WriteString(msg[:open+1])
+			msg = msg[open+1:]
+			continue
+		}
+		b.WriteString(msg[:open])
+		b.WriteString(fmt.Sprint(args[n]))
+		msg = msg[open+end+1:]
 	}
-	return msg
+	b.WriteString(msg)
+	return b.String()
 }
 
 // Has reports whether the catalog itself (not its fallback) has key.
