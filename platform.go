@@ -15,13 +15,14 @@ type Platform struct {
 
 // API key scopes. Stored: append-only.
 const (
-	ScopeSubmit = "submit" // POST /api/v1/platform/reports
-	ScopeMatch  = "match"  // POST /api/v1/match
-	ScopeSync   = "sync"   // GET /api/v1/banks/{bank}/changes
+	ScopeSubmit   = "submit"   // POST /api/v1/platform/reports
+	ScopeMatch    = "match"    // POST /api/v1/match
+	ScopeSync     = "sync"     // GET /api/v1/banks/{bank}/changes
+	ScopeTakedown = "takedown" // POST /api/v1/platform/takedowns/{id}: a host confirms what became of an address
 )
 
 // Scopes lists every scope.
-var Scopes = []string{ScopeSubmit, ScopeMatch, ScopeSync}
+var Scopes = []string{ScopeSubmit, ScopeMatch, ScopeSync, ScopeTakedown}
 
 // APIKey is a platform's credential. Its secret is shown once, when it is
 // made, and stored only as a keyed hash.

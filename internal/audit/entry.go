@@ -56,6 +56,14 @@ const (
 	ActionConsentWithdraw  Action = "consent.withdraw"   // consent was withdrawn for a purpose
 )
 
+// Actions, continued.
+const (
+	// ActionReferralWithdrawn: a child's consent to share a referred
+	// report abroad no longer stands; a peer was told (direction out), or
+	// told this node, which removed what it had of the child (in).
+	ActionReferralWithdrawn Action = "referral.withdrawn"
+)
+
 // actions are the codes Append accepts.
 var actions = map[Action]bool{
 	ActionLogin: true, ActionLoginFailed: true, ActionLogout: true, ActionPermissionDenied: true,
@@ -67,6 +75,7 @@ var actions = map[Action]bool{
 	ActionReferralReceive: true, ActionReferralStatus: true, ActionMessageRefused: true, ActionBankSubscribe: true,
 	ActionServiceChange: true, ActionCaseCreate: true, ActionCaseView: true, ActionCaseUpdate: true,
 	ActionCaseDestroy: true, ActionCaseRedact: true, ActionCaseHold: true, ActionConsentGive: true, ActionConsentWithdraw: true,
+	ActionReferralWithdrawn: true,
 }
 
 // Outcome says how the action ended. Stored: append-only.
@@ -192,6 +201,8 @@ func validActor(a Actor) bool {
 		return validID(string(a[len("staff:"):]))
 	case strings.HasPrefix(string(a), "peer:"):
 		return validID(string(a[len("peer:"):]))
+	case strings.HasPrefix(string(a), "platform:"):
+		return validID(string(a[len("platform:"):]))
 	}
 	return false
 }
@@ -381,3 +392,27 @@ func scan(data []byte) (index, at int64, ok bool) {
 	}
 	return index, at, !d.bad && len(d.b) == 0 && index >= 0
 }
+
+// Notice and takedown.
+const (
+	ActionNoticePrepare    Action = "notice.prepare"    // draft notices were written for a report's addresses
+	ActionNoticeSend       Action = "notice.send"       // an analyst sent a report's notices
+	ActionNoticeDeliver    Action = "notice.deliver"    // the node delivered a notice or a reminder to a host, or failed to
+	ActionTakedownUpdate   Action = "takedown.update"   // a host or an analyst said what became of an address
+	ActionTakedownEscalate Action = "takedown.escalate" // addresses still up after the host's time went to law enforcement
+	ActionHostChange       Action = "host.change"       // the list of hosts that take notices changed
+)
+
+func init() {
+	for _, a := range []Action{ActionNoticePrepare, ActionNoticeSend, ActionNoticeDeliver, ActionTakedownUpdate,
+		ActionTakedownEscalate, ActionHostChange} {
+		actions[a] = true
+	}
+}
+
+// KindHost is a host on the takedown list.
+const KindHost Kind = "host"
+
+// Platform is the actor for a platform calling the API with its key, by
+// its platform id.
+func Platform(platformID string) Actor { return Actor("platform:" + platformID) }
