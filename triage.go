@@ -132,5 +132,13 @@ func (s *TriageState) Apply(e Event) {
 				}
 			}
 		}
+	case EventSharingWithdrawn:
+		// The referring node told this one to remove the child's
+		// country, among other things: unless routing placed the
+		// report, its jurisdiction was that country, and goes too. The
+		// stage stays: the content must still come down.
+		if e.Data["direction"] == "in" && !(s.Route == RouteLocal && s.Responsible != "") {
+			s.Jurisdiction = ""
+		}
 	}
 }

@@ -26,9 +26,10 @@ const (
 	KindStatus      = "status"       // what became of a referral
 	KindSubscribe   = "subscribe"    // a request to receive a bank's changes
 	KindBankChanges = "bank_changes" // a page of a bank's changes
+	KindWithdrawal  = "withdrawal"   // the child's consent to share a referral abroad no longer stands
 )
 
-var kinds = map[string]bool{KindReferral: true, KindStatus: true, KindSubscribe: true, KindBankChanges: true}
+var kinds = map[string]bool{KindReferral: true, KindStatus: true, KindSubscribe: true, KindBankChanges: true, KindWithdrawal: true}
 
 // timeFormat is the one form times take on the wire: UTC, microseconds.
 const timeFormat = "2006-01-02T15:04:05.000000Z"
@@ -41,7 +42,7 @@ type Envelope struct {
 	ID      string `json:"id"`      // message id: 26 characters [0-9a-v]
 	From    string `json:"from"`    // sender's Ed25519 public key, base64url
 	To      string `json:"to"`      // receiver's Ed25519 public key, base64url
-	Kind    string `json:"kind"`    // referral, status, subscribe, bank_changes
+	Kind    string `json:"kind"`    // referral, status, subscribe, bank_changes, withdrawal
 	Thread  string `json:"thread"`  // what the message is about; ordered within
 	N       int64  `json:"n"`       // its place in the thread, from 1, per direction
 	Created string `json:"created"` // when the message was made

@@ -110,6 +110,7 @@ type fuzzReceiver struct {
 const (
 	fuzzReferral = "06a3lm0k9c2s4e6g8i0k2m4o6q" // be's referral to fr: statuses on it apply
 	fuzzTemplate = "06a3lm2a4c6e8g0i2k4m6o8q0s" // the seed referral's id, and its message's
+	fuzzInbound  = "06a3lm1m3o5q7s9u1b3d5f7h9j" // fr's referral to be: a withdrawal of it applies
 )
 
 func fuzzSeed(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
@@ -137,6 +138,13 @@ func newFuzzReceiver(tb testing.TB) *fuzzReceiver {
 	rc := be.submit(nil)
 	if err := be.db.Update(ctx, func(tx *store.Tx) error {
 		return tx.PutReferral(&store.Referral{PeerID: "fr", ID: fuzzReferral, Outbound: true, ReportID: rc.ReportID, Created: clock.Now()})
+	}); err != nil {
+		tb.Fatal(err)
+	}
+	referred := be.submit(nil)
+	if err := be.db.Update(ctx, func(tx *store.Tx) error {
+		return tx.PutReferral(&store.Referral{PeerID: "fr", ID: fuzzInbound, ReportID: referred.ReportID, Created: clock.Now(),
+			Status: canopy.ReferralReceived, StatusAt: clock.Now()})
 	}); err != nil {
 		tb.Fatal(err)
 	}
@@ -235,6 +243,7 @@ func TestGenuineSeeds(t *testing.T) {
 		{"seed-status", StatusAccepted},
 		{"seed-subscribe", StatusAccepted},
 		{"seed-bank-changes", StatusAccepted},
+		{"seed-withdrawal", StatusAccepted},
 	} {
 		t.Run(c.seed, func(t *testing.T) {
 			args := readSeed(t, "FuzzReceive", c.seed)
@@ -301,7 +310,7 @@ func TestFuzzSeeds(t *testing.T) {
 	at := time.Date(2026, 3, 2, 9, 41, 17, 604211000, time.UTC)
 	// A template: well-formed, signed by a stranger; FuzzReceive reseals it.
 	ids := map[string]string{KindReferral: fuzzTemplate, KindStatus: "06a3lm3b5d7f9h1j3l5n7p9r1t",
-		KindSubscribe: "06a3lm4c6e8g0i2k4m6o8q0s2u", KindBankChanges: "06a3lm5d7f9h1j3l5n7p9r1t3v"}
+		KindSubscribe: "06a3lm4c6e8g0i2k4m6o8q0s2u", KindBankChanges: "06a3lm5d7f9h1j3l5n7p9r1t3v", KindWithdrawal: "06a3lm6e8g0i2k4m6o8q0s2u4v"}
 	template := func(kind, thread string, n int64) []byte {
 		s := keySigner(ed25519.NewKeyFromSeed(fuzzSeed(0x55)))
 		e := NewEnvelope(s, ed25519.NewKeyFromSeed(fuzzSeed(0x22)).Public().(ed25519.PublicKey), ids[kind], kind, thread, n, at, at, make([]byte, 64))
@@ -377,7 +386,10 @@ func TestFuzzSeeds(t *testing.T) {
 		{Seq: 42, Op: "add", Algorithm: "md5", Value: md5Hash, Quality: -1},
 		{Seq: 43, Op: "remove", Algorithm: "md5", Value: md5Hash, Quality: -1},
 		{Seq: 44, Op: "add", Algorithm: "photodna", Value: "AAEC/wID", Quality: -1}}})
+	withdrawal, _ := json.Marshal(WithdrawalPayload{Referral: fuzzInbound, Reason: canopy.WithdrawalConsent, At: "2026-03-02T09:40:00.000000Z",
+		Fields: PersonalFields})
 	write("FuzzReceive", "seed-referral", template(KindReferral, fuzzTemplate, 1), referral, true)
+	write("FuzzReceive", "seed-withdrawal", template(KindWithdrawal, fuzzInbound, 1), withdrawal, true)
 	write("FuzzReceive", "seed-status", template(KindStatus, fuzzReferral, 1), status, true)
 	write("FuzzReceive", "seed-subscribe", template(KindSubscribe, "bank/ncmec", 1), []byte(`{"bank":"ncmec"}`), true)
 	write("FuzzReceive", "seed-bank-changes", template(KindBankChanges, "bank/hashes", 1), changes, true)

@@ -161,19 +161,20 @@ type item struct {
 	pre    error // refused before the transaction
 
 	// Prepared before the transaction, by kind.
-	report    *store.SealedReport
-	referral  *ReferralPayload
-	status    *StatusPayload
-	statusAt  time.Time
-	reportID  string // a status's report
-	body      []byte // a status's sealed reason
-	bank      string
-	localBank string
-	changes   []canopy.BankChange
-	applied   []canopy.BankChange
-	reply     *store.OutboxMessage // the "received" status a referral gets back
-	seen      bool                 // taken before: only acknowledge it
-	skipped   int                  // bank changes this node could not take
+	report     *store.SealedReport
+	referral   *ReferralPayload
+	status     *StatusPayload
+	statusAt   time.Time
+	reportID   string // a status's or a withdrawal's report
+	body       []byte // a status's sealed reason
+	bank       string
+	localBank  string
+	changes    []canopy.BankChange
+	applied    []canopy.BankChange
+	withdrawal *WithdrawalPayload
+	reply      *store.OutboxMessage // the "received" status a referral gets back
+	seen       bool                 // taken before: only acknowledge it
+	skipped    int                  // bank changes this node could not take
 }
 
 func (it *item) refuse(err error) {
@@ -369,6 +370,18 @@ func (s *Service) check(ctx context.Context, it *item, now time.Time, skew time.
 		}
 		it.bank, it.changes, it.skipped = bc.Bank, changes, skipped
 		return nil
+	case KindWithdrawal:
+		var w WithdrawalPayload
+		if err := decode(plain, &w); err != nil {
+			return err
+		}
+		if err := w.check(p.Thread); err != nil {
+			return err
+		}
+		// The referral and its report are looked up when applied: the
+		// referral may arrive in this very delivery.
+		it.withdrawal = &w
+		return nil
 	}
 	return invalid("kind %q", p.Kind)
 }
@@ -524,6 +537,8 @@ func (s *Service) apply(tx *store.Tx, it *item, now time.Time, skew time.Duratio
 		}
 		it.applied, err = tx.ChangeBank(sub.LocalBank, it.changes)
 		return err
+	case KindWithdrawal:
+		return s.applyWithdrawal(tx, it, now)
 	}
 	return invalid("kind %q", p.Kind)
 }
@@ -612,6 +627,9 @@ func (s *Service) entryFor(it *item) (audit.Entry, bool) {
 		case KindBankChanges:
 			return audit.Entry{Actor: by, Action: audit.ActionBankChange, Kind: audit.KindBank, ID: it.localBank,
 				Details: map[string]string{"changes": strconv.Itoa(len(it.applied)), "skipped": strconv.Itoa(it.skipped)}}, true
+		case KindWithdrawal:
+			return audit.Entry{Actor: by, Action: audit.ActionReferralWithdrawn, Kind: audit.KindReport, ID: it.reportID,
+				Details: map[string]string{"referral": it.withdrawal.Referral, "reason": it.withdrawal.Reason, "direction": "in"}}, true
 		}
 	}
 	return audit.Entry{}, false

@@ -45,6 +45,34 @@ type ReferralPayload struct {
 	Language     string   `json:"language,omitempty"`
 }
 
+// PersonalFields are the data-sharing profile codes (canopy.Share…) of
+// what a referral says of the child and the reporter rather than of the
+// content to take down. A referral leaves them out, whatever the peer's
+// profile, when the child has not agreed to share the report abroad, and
+// a withdrawal removes them from a referral already taken: both read this
+// one list. The addresses and the platform are not among them: without
+// them the content cannot come down.
+var PersonalFields = []string{canopy.ShareDescription, canopy.ShareAccounts, canopy.ShareChildCountry, canopy.ShareReporter,
+	canopy.ShareLanguage}
+
+// withhold clears the personal fields.
+func (p *ReferralPayload) withhold() {
+	for _, f := range PersonalFields {
+		switch f {
+		case canopy.ShareDescription:
+			p.Description = ""
+		case canopy.ShareAccounts:
+			p.Accounts = nil
+		case canopy.ShareChildCountry:
+			p.ChildCountry = ""
+		case canopy.ShareReporter:
+			p.Reporter = ""
+		case canopy.ShareLanguage:
+			p.Language = ""
+		}
+	}
+}
+
 // StatusPayload is what became of a referral, from the node it was
 // referred to.
 type StatusPayload struct {
@@ -52,6 +80,16 @@ type StatusPayload struct {
 	Status   string `json:"status"`           // received, accepted, actioned, content_removed, rejected
 	At       string `json:"at"`               // when, at the sending node
 	Reason   string `json:"reason,omitempty"` // required with rejected: words for the referring hotline
+}
+
+// WithdrawalPayload tells the node a report was referred to that the
+// child's consent to share it abroad no longer stands: the receiver
+// removes the personal fields from what it keeps of the referral.
+type WithdrawalPayload struct {
+	Referral string   `json:"referral"`
+	Reason   string   `json:"reason"`           // consent_withdrawn, case_deleted or no_consent
+	At       string   `json:"at"`               // when, at the sending node
+	Fields   []string `json:"fields,omitempty"` // the sender's personal fields; informational
 }
 
 // SubscribePayload asks for a bank's changes from the start.
@@ -166,6 +204,27 @@ func (p *StatusPayload) check(thread string) (time.Time, error) {
 		return time.Time{}, invalid("a rejection needs a reason")
 	}
 	return at, nil
+}
+
+// withdrawalReasons are the reasons a withdrawal may give.
+var withdrawalReasons = []string{canopy.WithdrawalConsent, canopy.WithdrawalDeleted, canopy.WithdrawalNoConsent}
+
+// check validates a withdrawal. A reason this node does not know (a newer
+// node's) becomes consent_withdrawn: whatever the reason, the fields must
+// go, and refusing would leave them here and halt the link. The fields
+// the sender lists are not checked: the receiver removes its own list,
+// which is what it knows how to remove.
+func (p *WithdrawalPayload) check(thread string) error {
+	if p.Referral != thread || !idPattern.MatchString(p.Referral) {
+		return invalid("referral id %q does not name the thread", p.Referral)
+	}
+	if _, err := parseTime(p.At); err != nil {
+		return invalid("at: %v", err)
+	}
+	if !slices.Contains(withdrawalReasons, p.Reason) {
+		p.Reason = canopy.WithdrawalConsent
+	}
+	return nil
 }
 
 // bankThread is the thread of a bank's subscription and changes.

@@ -21,7 +21,10 @@ func (s *Service) Refer(ctx context.Context, who *canopy.Account, id, peerID str
 	return s.refer(ctx, audit.Staff(who.ID), who.ID, id, peerID)
 }
 
-// referral builds what a peer may receive of a report.
+// referral builds what a peer may receive of a report under its
+// data-sharing profile. Whether the child has agreed to share it abroad
+// is judged later, in the transaction that queues it (withheld), so that
+// a consent withdrawn meanwhile is not missed.
 func (s *Service) referral(ctx context.Context, p *canopy.Peer, id, refID string) (*ReferralPayload, error) {
 	sr, c, err := s.content(ctx, id)
 	if err != nil {
@@ -100,10 +103,6 @@ func (s *Service) refer(ctx context.Context, by audit.Actor, actor, id, peerID s
 	if err != nil {
 		return nil, err
 	}
-	msg, err := s.message(p, KindReferral, ref.ID, payload)
-	if err != nil {
-		return nil, err
-	}
 	entry := audit.Entry{Actor: by, Action: audit.ActionReportRefer, Kind: audit.KindReport, ID: id,
 		Details: map[string]string{"peer": peerID, "referral": ref.ID}}
 	err = s.alongside(ctx, entry, func() error {
@@ -115,6 +114,20 @@ func (s *Service) refer(ctx context.Context, by audit.Actor, actor, id, peerID s
 				return nil
 			}, &store.SealedEvent{Event: canopy.Event{ReportID: id, Kind: canopy.EventReferred, At: ref.Created, Actor: actor,
 				Data: map[string]string{"outcome": canopy.OutcomeRefer, "peer": peerID, "referral": ref.ID, "jurisdiction": payload.Jurisdiction}}}); err != nil {
+				return err
+			}
+			// ApplyEvents has locked the report: a consent withdrawn
+			// from here on sees this referral and tells the peer.
+			withhold, err := withheld(tx, id, ref.Created)
+			if err != nil {
+				return err
+			}
+			send := *payload // fn may run again: leave payload whole
+			if withhold {
+				send.withhold()
+			}
+			msg, err := s.message(p, KindReferral, ref.ID, &send)
+			if err != nil {
 				return err
 			}
 			if err := tx.PutReferral(ref); err != nil {

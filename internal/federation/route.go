@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -16,20 +14,17 @@ import (
 	"github.com/canopy-org/canopy"
 	"github.com/canopy-org/canopy/internal/access"
 	"github.com/canopy-org/canopy/internal/audit"
+	"github.com/canopy-org/canopy/internal/geo"
 	"github.com/canopy-org/canopy/internal/intake"
 	"github.com/canopy-org/canopy/internal/store"
 )
 
 // Geo maps an address to an ISO 3166-1 country code ("" when unknown).
 // internal/geo reads one from a MaxMind-format database.
-type Geo interface {
-	Country(ip netip.Addr) (string, error)
-}
+type Geo = geo.Countries
 
 // Resolver looks up a host's addresses; *net.Resolver is one.
-type Resolver interface {
-	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
-}
+type Resolver = geo.Resolver
 
 // Decision is where a report's responsibility lies.
 type Decision struct {
@@ -47,6 +42,7 @@ func (s *Service) hosting(ctx context.Context, urls []string) []string {
 	if s.Geo == nil {
 		return nil
 	}
+	l := &geo.Locator{Geo: s.Geo, Resolver: s.Resolver}
 	var out []string
 	seen := map[string]bool{}
 	for _, raw := range urls {
@@ -55,28 +51,8 @@ func (s *Service) hosting(ctx context.Context, urls []string) []string {
 			continue
 		}
 		seen[u.Hostname()] = true
-		addrs := []netip.Addr{}
-		if a, err := netip.ParseAddr(u.Hostname()); err == nil {
-			addrs = append(addrs, a)
-		} else {
-			r := s.Resolver
-			if r == nil {
-				r = net.DefaultResolver
-			}
-			lctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-			addrs, err = r.LookupNetIP(lctx, "ip", u.Hostname())
-			cancel()
-			if err != nil {
-				continue // unresolvable: it says nothing about where
-			}
-		}
-		for _, a := range addrs {
-			if c, err := s.Geo.Country(a.Unmap()); err == nil && c != "" {
-				if !slices.Contains(out, c) {
-					out = append(out, c)
-				}
-				break
-			}
+		if c := l.Country(l.Addrs(ctx, u.Hostname())); c != "" && !slices.Contains(out, c) {
+			out = append(out, c)
 		}
 	}
 	return out
