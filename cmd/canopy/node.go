@@ -26,11 +26,13 @@ import (
 	"github.com/canopy-org/canopy/internal/geo"
 	"github.com/canopy-org/canopy/internal/intake"
 	"github.com/canopy-org/canopy/internal/limit"
+	"github.com/canopy-org/canopy/internal/mail"
 	"github.com/canopy-org/canopy/internal/platform"
 	"github.com/canopy-org/canopy/internal/seal"
 	"github.com/canopy-org/canopy/internal/staff"
 	"github.com/canopy-org/canopy/internal/store"
 	"github.com/canopy-org/canopy/internal/support"
+	"github.com/canopy-org/canopy/internal/takedown"
 	"github.com/canopy-org/canopy/internal/triage"
 	"github.com/canopy-org/canopy/internal/web"
 	"github.com/canopy-org/canopy/internal/web/workspace"
@@ -73,6 +75,15 @@ type Main struct {
 	Resolver federation.Resolver
 	// Backoff bounds the wait between deliveries to a peer that is down.
 	MinBackoff, MaxBackoff time.Duration
+	// SMTP is how takedown notices go out by e-mail: a submission server
+	// or relay. Without Addr, e-mail notices wait in their queue, marked
+	// "no mail server", until one is configured.
+	SMTP mail.Sender
+	// NoticeFrom is the From of takedown notices; EscalateTo the mailbox
+	// told when addresses are still up after a host's time.
+	NoticeFrom, EscalateTo string
+	// RemindAfter and EscalateAfter are the takedown clock's defaults.
+	RemindAfter, EscalateAfter time.Duration
 
 	DB       *store.DB
 	Keys     *seal.Keyring
@@ -87,10 +98,12 @@ type Main struct {
 	Exchange *seal.ExchangeKey
 	Network  *federation.Service
 	Support  *support.Service
+	Takedown *takedown.Service
 
 	stopCheckpoints context.CancelFunc
 	stopNetwork     context.CancelFunc
 	networkDone     chan struct{}
+	takedownDone    chan struct{}
 
 	ln     net.Listener
 	public string // PublicURL, or the default derived from the port
@@ -111,6 +124,8 @@ func NewMain(logTo io.Writer) *Main {
 		SubmitRate:  60,
 		UrgentSLA:   triage.DefaultUrgentSLA,
 		SLA:         triage.DefaultSLA,
+		SMTP:        mail.Sender{Password: os.Getenv("CANOPY_SMTP_PASSWORD")},
+		RemindAfter: takedown.DefaultRemindAfter, EscalateAfter: takedown.DefaultEscalateAfter,
 	}
 }
 
@@ -137,11 +152,26 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.DurationVar(&m.SLA, "sla", m.SLA, "first-look deadline for other reports")
 	fs.IntVar(&m.SubmitRate, "submit-rate", m.SubmitRate, "submissions a minute allowed per source, held in memory only (0: no limit)")
 	fs.StringVar(&m.GeoIP, "geoip", m.GeoIP, "MaxMind-format country database (.mmdb) for routing by hosting country (default DATA/geoip.mmdb if present)")
+	fs.StringVar(&m.SMTP.Addr, "smtp", m.SMTP.Addr, "host:port of the mail server takedown notices go through (none: e-mail notices wait)")
+	fs.StringVar(&m.SMTP.Username, "smtp-user", m.SMTP.Username, "user name for the mail server; the password is read from CANOPY_SMTP_PASSWORD")
+	fs.StringVar(&m.SMTP.StartTLS, "smtp-starttls", mail.StartTLSRequired, "STARTTLS with the mail server: required, opportunistic or off")
+	fs.StringVar(&m.NoticeFrom, "notice-from", m.NoticeFrom, "From address of takedown notices, such as \"Hotline <notices@hotline.example>\"")
+	fs.StringVar(&m.EscalateTo, "escalate-to", m.EscalateTo, "mailbox of the law-enforcement liaison told of escalated takedowns")
+	fs.DurationVar(&m.RemindAfter, "remind-after", m.RemindAfter, "how long a host has before a takedown reminder, unless its entry says otherwise")
+	fs.DurationVar(&m.EscalateAfter, "escalate-after", m.EscalateAfter, "how long an address may stay up after its notice before it goes to law enforcement")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	switch m.SMTP.StartTLS {
+	case mail.StartTLSRequired, mail.StartTLSOpportunistic, mail.StartTLSOff:
+	default:
+		return fmt.Errorf("--smtp-starttls: %q is not required, opportunistic or off", m.SMTP.StartTLS)
+	}
+	if m.SMTP.Addr != "" && m.NoticeFrom == "" {
+		return errors.New("--smtp needs --notice-from: the address hosts answer to")
 	}
 	return nil
 }
@@ -197,7 +227,30 @@ func (m *Main) open(ctx context.Context) error {
 	m.Network = &federation.Service{DB: db, Keys: keys, Identity: id, Exchange: m.Exchange, Audit: m.Audit,
 		Intake: m.Intake, Triage: m.Triage, Banks: m.Banks, Now: m.Now, Logger: m.Logger,
 		Jurisdictions: m.Jurisdictions, Resolver: m.Resolver, MinBackoff: m.MinBackoff, MaxBackoff: m.MaxBackoff}
-	m.Support = &support.Service{DB: db, Keys: keys, Audit: m.Audit, Now: m.Now, Logger: m.Logger}
+	m.Support = &support.Service{DB: db, Keys: keys, Audit: m.Audit, Now: m.Now, Logger: m.Logger,
+		Jurisdictions: m.Jurisdictions, Sharing: m.Network}
+	m.Takedown = &takedown.Service{DB: db, Keys: keys, Audit: m.Audit, Triage: m.Triage, Identity: id,
+		From: m.NoticeFrom, EscalateTo: m.EscalateTo, NodeName: m.Name, Jurisdictions: m.Jurisdictions,
+		Locator: &geo.Locator{Resolver: m.Resolver}, Loop: m.Network, Now: m.Now, Logger: m.Logger,
+		RemindAfter: m.RemindAfter, EscalateAfter: m.EscalateAfter}
+	if m.SMTP.Addr != "" {
+		m.Takedown.Mail = &m.SMTP
+	}
+	// An assessment for takedown prepares its notices. Placing the
+	// addresses looks them up in DNS, so it runs beside the request; the
+	// report page offers to prepare again if it has not finished.
+	m.Triage.Assessed = func(id string, a canopy.Assessment) {
+		if a.Outcome != canopy.OutcomeTakedown {
+			return
+		}
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := m.Takedown.PrepareAssessed(ctx, id); err != nil {
+				m.Logger.Error("takedown: prepare notices", "report", id, "err", err)
+			}
+		}()
+	}
 	m.Intake.Notify = m.Network.WakeRouter
 	// A peer sends a few deliveries a second at most (each up to 500
 	// messages); this bounds strangers, not peers.
@@ -220,6 +273,7 @@ func (m *Main) openGeo() error {
 		return err
 	}
 	m.Network.Geo = g
+	m.Takedown.Locator.Geo = g
 	md := g.Metadata()
 	m.Logger.Info("country database loaded", "type", md.DatabaseType, "built", md.BuildTime.Format("2006-01-02"))
 	return nil
@@ -278,7 +332,7 @@ func (m *Main) Run(ctx context.Context) error {
 	mux := http.NewServeMux()
 	mux.Handle("/staff/", ws)
 	mux.Handle("/api/", api.New(api.Config{Intake: m.Intake, Audit: m.Audit, Staff: m.Staff, Logger: m.Logger, RateLimit: m.limiter(),
-		Platform: m.Platform, Banks: m.Banks, Matcher: m.Matcher}))
+		Platform: m.Platform, Banks: m.Banks, Matcher: m.Matcher, Support: m.Support, Triage: m.Triage}))
 	mux.Handle("/federation/", m.Network.Handler())
 	mux.HandleFunc("GET /healthz", m.healthz)
 	mux.Handle("/", portal)
@@ -300,6 +354,11 @@ func (m *Main) Run(ctx context.Context) error {
 	nctx, ncancel := context.WithCancel(context.Background())
 	m.stopNetwork, m.networkDone = ncancel, make(chan struct{})
 	go func() { defer close(m.networkDone); m.Network.Run(nctx) }()
+	m.takedownDone = make(chan struct{})
+	go func() { defer close(m.takedownDone); m.Takedown.Run(nctx) }()
+	// Consents expire by the clock: the sweep tells peers, as a
+	// withdrawal does. It stops with the checkpoints.
+	go m.Support.SweepEvery(cctx, time.Minute, m.Logger)
 	m.ready.Store(true)
 	m.Logger.Info("canopy is ready", "url", m.URL(), "database", m.DB.Dialect(), "version", version(),
 		"audit_key", m.Audit.VerifierKey())
@@ -392,6 +451,7 @@ func (m *Main) Close() error {
 		// they had not finished is still in the outbox and the backlog.
 		m.stopNetwork()
 		<-m.networkDone
+		<-m.takedownDone
 		m.stopNetwork = nil
 	}
 	if m.stopCheckpoints != nil {

@@ -39,6 +39,9 @@ type Service struct {
 	// UrgentSLA and SLA are the first-look deadlines; zero means the
 	// defaults.
 	UrgentSLA, SLA time.Duration
+	// Assessed, when set, is told of each assessment once it is recorded
+	// (takedown prepares its notices). It must not block.
+	Assessed func(id string, a canopy.Assessment)
 }
 
 func (s *Service) sla(urgent bool) time.Duration {
@@ -364,7 +367,13 @@ func (s *Service) Assess(ctx context.Context, who *canopy.Account, id string, a 
 	if err != nil {
 		return err
 	}
-	return s.log(ctx, who, audit.ActionReportAssess, id, audit.OK, map[string]string{"outcome": a.Outcome, "category": a.Category})
+	if err := s.log(ctx, who, audit.ActionReportAssess, id, audit.OK, map[string]string{"outcome": a.Outcome, "category": a.Category}); err != nil {
+		return err
+	}
+	if s.Assessed != nil {
+		s.Assessed(id, a)
+	}
+	return nil
 }
 
 // Review is a supervisor's word on a decision: confirm it, or reopen the
