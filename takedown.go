@@ -179,6 +179,10 @@ func (t *Takedown) Advance(status string, at time.Time) bool {
 // Timeline events of takedown, on the report's timeline. Data names the
 // host and the notice; never an address.
 const (
-	EventNoticeSent       = "notice_sent"        // a host took a notice: Data host, notice, urls
+	EventNoticeSent       = "notice_sent"        // a host took a notice: Data host, notice, urls (a count), takedowns (their ids)
 	EventTakedownEscalate = "takedown_escalated" // addresses still up after the host's time: Data host, notice, urls
+	// EventTakedownStatus: what became of one address, as the host or an
+	// analyst said; At is when it happened. Data takedown, notice, host,
+	// status.
+	EventTakedownStatus = "takedown_status"
 )

@@ -224,7 +224,7 @@ func (s *Service) deliver(ctx context.Context, n *canopy.Notice, host *canopy.Ho
 			}
 			if _, err := tx.ApplyEvents(n.ReportID, nil, &store.SealedEvent{Event: canopy.Event{ReportID: n.ReportID,
 				Kind: canopy.EventNoticeSent, At: done, Actor: "system",
-				Data: map[string]string{"host": n.Host, "notice": n.ID, "urls": strconv.Itoa(len(sent))}}}); err != nil {
+				Data: map[string]string{"host": n.Host, "notice": n.ID, "urls": strconv.Itoa(len(sent)), "takedowns": strings.Join(sent, " ")}}}); err != nil {
 				return err
 			}
 		} else {

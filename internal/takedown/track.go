@@ -214,6 +214,13 @@ func (s *Service) record(ctx context.Context, by audit.Actor, actor string, t *s
 			return err
 		}
 		out = it.Takedown
+		// The step goes on the report's timeline, at the time it
+		// happened: the indicators count from it.
+		if _, err := tx.ApplyEvents(t.ReportID, nil, &store.SealedEvent{Event: canopy.Event{ReportID: t.ReportID,
+			Kind: canopy.EventTakedownStatus, At: c.At, Actor: actor,
+			Data: map[string]string{"takedown": t.ID, "notice": t.NoticeID, "host": t.Host, "status": c.Status}}}); err != nil {
+			return err
+		}
 		if c.Status != canopy.TakedownRemoved {
 			return nil
 		}
