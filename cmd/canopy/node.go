@@ -24,6 +24,7 @@ import (
 	"github.com/canopy-org/canopy/internal/bank"
 	"github.com/canopy-org/canopy/internal/federation"
 	"github.com/canopy-org/canopy/internal/geo"
+	"github.com/canopy-org/canopy/internal/indicators"
 	"github.com/canopy-org/canopy/internal/intake"
 	"github.com/canopy-org/canopy/internal/limit"
 	"github.com/canopy-org/canopy/internal/mail"
@@ -99,6 +100,7 @@ type Main struct {
 	Network  *federation.Service
 	Support  *support.Service
 	Takedown *takedown.Service
+	Roller   *indicators.Roller
 
 	stopCheckpoints context.CancelFunc
 	stopNetwork     context.CancelFunc
@@ -251,6 +253,7 @@ func (m *Main) open(ctx context.Context) error {
 			}
 		}()
 	}
+	m.Roller = &indicators.Roller{DB: db, Logger: m.Logger}
 	m.Intake.Notify = m.Network.WakeRouter
 	// A peer sends a few deliveries a second at most (each up to 500
 	// messages); this bounds strangers, not peers.
@@ -356,6 +359,8 @@ func (m *Main) Run(ctx context.Context) error {
 	go func() { defer close(m.networkDone); m.Network.Run(nctx) }()
 	m.takedownDone = make(chan struct{})
 	go func() { defer close(m.takedownDone); m.Takedown.Run(nctx) }()
+	// The indicators' rollups follow the timelines a few seconds behind.
+	go m.Roller.Run(cctx, 2*time.Second)
 	// Consents expire by the clock: the sweep tells peers, as a
 	// withdrawal does. It stops with the checkpoints.
 	go m.Support.SweepEvery(cctx, time.Minute, m.Logger)
