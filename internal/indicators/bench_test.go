@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/canopy-org/canopy"
+	"github.com/canopy-org/canopy/internal/intake"
 	"github.com/canopy-org/canopy/internal/store"
 	"github.com/canopy-org/canopy/internal/store/storetest"
 )
@@ -89,6 +90,51 @@ func BenchmarkDashboard(b *testing.B) {
 					b.ReportMetric(float64(members), "reports")
 				})
 			}
+		})
+	}
+}
+
+// BenchmarkRoller takes the events of two thousand reports, each
+// received, looked at and assessed, into empty rollups: events/s is the
+// rate the roller keeps up with.
+func BenchmarkRoller(b *testing.B) {
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		b.Run(dialect, func(b *testing.B) {
+			if dialect == "postgres" && storetest.PostgresURL() == "" {
+				b.Skip("no PostgreSQL")
+			}
+			db := storetest.Open(b, dialect)
+			e := newEnv(b, db)
+			ctx := context.Background()
+			const reports = 2000
+			for i := range reports {
+				rc, err := e.intake.Submit(ctx, intake.Submission{Channel: canopy.ChannelPortal, Reporter: canopy.ReporterCaregiver,
+					Category: canopy.Categories[i%len(canopy.Categories)].Code, Description: "words"})
+				if err != nil {
+					b.Fatal(err)
+				}
+				e.clock.add(time.Minute)
+				if _, err := e.triage.Open(ctx, analyst, rc.ReportID); err != nil {
+					b.Fatal(err)
+				}
+			}
+			total, err := db.EventsAfter(ctx, 0, 1<<30)
+			if err != nil {
+				b.Fatal(err)
+			}
+			r := &Roller{DB: db, GapWait: -1}
+			b.ResetTimer()
+			for b.Loop() {
+				b.StopTimer()
+				if err := db.ResetIndicators(ctx); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if n, err := r.CatchUp(ctx); err != nil || n != len(total) {
+					b.Fatalf("took %d of %d: %v", n, len(total), err)
+				}
+			}
+			b.ReportMetric(float64(len(total))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 		})
 	}
 }

@@ -36,7 +36,7 @@ func (c *clock) add(d time.Duration) {
 }
 
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	db     *store.DB
 	clock  *clock
 	intake *intake.Service
@@ -44,7 +44,7 @@ type env struct {
 	roller *Roller
 }
 
-func newEnv(t *testing.T, db *store.DB) *env {
+func newEnv(t testing.TB, db *store.DB) *env {
 	master := make([]byte, seal.KeySize)
 	rand.Read(master)
 	keys, err := seal.New(master)

@@ -304,3 +304,17 @@ func (db *DB) CellValues(ctx context.Context, dim, from, to string) ([]string, e
 func (db *DB) AddCells(ctx context.Context, deltas map[CellKey]int64) error {
 	return db.UpdateSerial(ctx, func(tx *Tx) error { return tx.AddCells(deltas) })
 }
+
+// ResetIndicators empties the facts, the rollups and the cursor, so the
+// roller builds them again from the first event: after a change to an
+// indicator's definition.
+func (db *DB) ResetIndicators(ctx context.Context) error {
+	return db.UpdateSerial(ctx, func(tx *Tx) error {
+		for _, table := range []string{"indicator_facts", "indicator_takedowns", "indicator_cells", "indicator_cursor"} {
+			if _, err := db.exec(tx.tx, `DELETE FROM `+table); err != nil {
+				return fmt.Errorf("store: reset indicators: %w", err)
+			}
+		}
+		return nil
+	})
+}
