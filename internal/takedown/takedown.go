@@ -362,16 +362,12 @@ func (s *Service) Plan(ctx context.Context, who *canopy.Account, id string) (*Pl
 	if err != nil {
 		return nil, err
 	}
-	_, dk, err := s.content(ctx, id)
+	c, dk, err := s.content(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	var placed []Placement
-	if st.Outcome == canopy.OutcomeTakedown && dk != nil {
-		c, _, err := s.content(ctx, id)
-		if err != nil {
-			return nil, err
-		}
+	if st.Outcome == canopy.OutcomeTakedown && c != nil {
 		hosts, err := s.DB.Hosts(ctx)
 		if err != nil {
 			return nil, err
