@@ -401,11 +401,12 @@ const (
 	ActionTakedownUpdate   Action = "takedown.update"   // a host or an analyst said what became of an address
 	ActionTakedownEscalate Action = "takedown.escalate" // addresses still up after the host's time went to law enforcement
 	ActionHostChange       Action = "host.change"       // the list of hosts that take notices changed
+	ActionIndicatorsShare  Action = "indicators.share"  // published indicators were sent to peers, or received from one
 )
 
 func init() {
 	for _, a := range []Action{ActionNoticePrepare, ActionNoticeSend, ActionNoticeDeliver, ActionTakedownUpdate,
-		ActionTakedownEscalate, ActionHostChange} {
+		ActionTakedownEscalate, ActionHostChange, ActionIndicatorsShare} {
 		actions[a] = true
 	}
 }

@@ -27,9 +27,11 @@ const (
 	KindSubscribe   = "subscribe"    // a request to receive a bank's changes
 	KindBankChanges = "bank_changes" // a page of a bank's changes
 	KindWithdrawal  = "withdrawal"   // the child's consent to share a referral abroad no longer stands
+	KindIndicators  = "indicators"   // the sender's published indicators, for comparison side by side
 )
 
-var kinds = map[string]bool{KindReferral: true, KindStatus: true, KindSubscribe: true, KindBankChanges: true, KindWithdrawal: true}
+var kinds = map[string]bool{KindReferral: true, KindStatus: true, KindSubscribe: true, KindBankChanges: true, KindWithdrawal: true,
+	KindIndicators: true}
 
 // timeFormat is the one form times take on the wire: UTC, microseconds.
 const timeFormat = "2006-01-02T15:04:05.000000Z"

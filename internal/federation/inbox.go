@@ -17,6 +17,7 @@ import (
 
 	"github.com/canopy-org/canopy"
 	"github.com/canopy-org/canopy/internal/audit"
+	"github.com/canopy-org/canopy/internal/indicators"
 	"github.com/canopy-org/canopy/internal/intake"
 	"github.com/canopy-org/canopy/internal/limit"
 	"github.com/canopy-org/canopy/internal/seal"
@@ -172,6 +173,7 @@ type item struct {
 	changes    []canopy.BankChange
 	applied    []canopy.BankChange
 	withdrawal *WithdrawalPayload
+	published  *indicators.Publication
 	reply      *store.OutboxMessage // the "received" status a referral gets back
 	seen       bool                 // taken before: only acknowledge it
 	skipped    int                  // bank changes this node could not take
@@ -382,6 +384,19 @@ func (s *Service) check(ctx context.Context, it *item, now time.Time, skew time.
 		// referral may arrive in this very delivery.
 		it.withdrawal = &w
 		return nil
+	case KindIndicators:
+		if p.Thread != indicatorsThread {
+			return invalid("indicators on thread %q", p.Thread)
+		}
+		var pub indicators.Publication
+		if err := decode(plain, &pub); err != nil {
+			return err
+		}
+		if err := pub.Check(); err != nil {
+			return invalid("%v", err)
+		}
+		it.published = &pub
+		return nil
 	}
 	return invalid("kind %q", p.Kind)
 }
@@ -539,6 +554,9 @@ func (s *Service) apply(tx *store.Tx, it *item, now time.Time, skew time.Duratio
 		return err
 	case KindWithdrawal:
 		return s.applyWithdrawal(tx, it, now)
+	case KindIndicators:
+		return tx.PutPeerIndicators(&store.PeerIndicators{PeerID: peer, Received: now, Definitions: it.published.Definitions,
+			Payload: mustJSON(it.published)})
 	}
 	return invalid("kind %q", p.Kind)
 }
@@ -630,6 +648,9 @@ func (s *Service) entryFor(it *item) (audit.Entry, bool) {
 		case KindWithdrawal:
 			return audit.Entry{Actor: by, Action: audit.ActionReferralWithdrawn, Kind: audit.KindReport, ID: it.reportID,
 				Details: map[string]string{"referral": it.withdrawal.Referral, "reason": it.withdrawal.Reason, "direction": "in"}}, true
+		case KindIndicators:
+			return audit.Entry{Actor: by, Action: audit.ActionIndicatorsShare, Kind: audit.KindPeer, ID: it.peer.ID,
+				Details: map[string]string{"direction": "in", "rows": strconv.Itoa(len(it.published.Rows))}}, true
 		}
 	}
 	return audit.Entry{}, false

@@ -318,3 +318,45 @@ func (db *DB) ResetIndicators(ctx context.Context) error {
 		return nil
 	})
 }
+
+// PeerIndicators is what a peer last shared of its indicators.
+type PeerIndicators struct {
+	PeerID      string
+	Received    time.Time
+	Definitions string
+	Payload     []byte // the publication, as JSON
+}
+
+// PutPeerIndicators keeps a peer's latest publication, as part of tx.
+func (t *Tx) PutPeerIndicators(p *PeerIndicators) error {
+	_, err := t.db.exec(t.tx, `INSERT INTO peer_indicators (peer_id, received_at, definitions, payload) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (peer_id) DO UPDATE SET received_at = excluded.received_at, definitions = excluded.definitions,
+		payload = excluded.payload`, p.PeerID, micros(p.Received), p.Definitions, string(p.Payload))
+	if err != nil {
+		return fmt.Errorf("store: put indicators of peer %s: %w", p.PeerID, err)
+	}
+	return nil
+}
+
+// AllPeerIndicators returns every peer's latest publication, by peer.
+func (db *DB) AllPeerIndicators(ctx context.Context) ([]PeerIndicators, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT peer_id, received_at, definitions, payload FROM peer_indicators ORDER BY peer_id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: peer indicators: %w", err)
+	}
+	defer rows.Close()
+	var out []PeerIndicators
+	for rows.Next() {
+		var (
+			p        PeerIndicators
+			received int64
+			payload  string
+		)
+		if err := rows.Scan(&p.PeerID, &received, &p.Definitions, &payload); err != nil {
+			return nil, fmt.Errorf("store: peer indicators: %w", err)
+		}
+		p.Received, p.Payload = fromMicros(received), []byte(payload)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
