@@ -335,7 +335,7 @@ func (m *Main) Run(ctx context.Context) error {
 	mux := http.NewServeMux()
 	mux.Handle("/staff/", ws)
 	mux.Handle("/api/", api.New(api.Config{Intake: m.Intake, Audit: m.Audit, Staff: m.Staff, Logger: m.Logger, RateLimit: m.limiter(),
-		Platform: m.Platform, Banks: m.Banks, Matcher: m.Matcher, Support: m.Support, Triage: m.Triage}))
+		Platform: m.Platform, Banks: m.Banks, Matcher: m.Matcher, Support: m.Support, Triage: m.Triage, Takedown: m.Takedown}))
 	mux.Handle("/federation/", m.Network.Handler())
 	mux.HandleFunc("GET /healthz", m.healthz)
 	mux.Handle("/", portal)

@@ -1,8 +1,9 @@
 // Package api is the JSON API through which helplines, school apps and
 // other partner software send reports to a Canopy node and follow them up,
 // through which online platforms report in bulk, match hashes against the
-// node's banks and sync those banks (platform.go), and through which an
-// independent oversight body checks the node's audit log.
+// node's banks, sync those banks (platform.go) and say what became of the
+// addresses the node's takedown notices named (takedown.go), and through
+// which an independent oversight body checks the node's audit log.
 // The browser portal lives in package web; the two share the intake
 // service and the catalogs, never routes, middleware or error pages.
 //
@@ -29,11 +30,12 @@
 //     such as "error.url.invalid"), never on text.
 //
 //   - Input is read in one bounded pass before anything is done with it:
-//     the media type, the size (64 KiB; 8 MiB for a platform's batches),
-//     UTF-8, JSON syntax, exact member names (no case-folding, no
-//     duplicates, no unknown members) and JSON types are checked here,
-//     with the JSON path of each problem; what the values mean is checked
-//     by intake, which the portal shares.
+//     the media type, the size (64 KiB; 8 MiB for a platform's batches;
+//     32 KiB for a takedown confirmation), UTF-8, JSON syntax, exact
+//     member names (no case-folding, no duplicates, no unknown members)
+//     and JSON types are checked here, with the JSON path of each
+//     problem; what the values mean is checked by intake, which the
+//     portal shares (by takedown, for a takedown confirmation).
 //
 //   - The API keeps nothing about who calls it. Requests are rate-limited
 //     per source by package limit, in memory under a keyed hash; no
@@ -42,10 +44,12 @@
 //     never sees.
 //
 //   - Platforms call with an API key ("Authorization: Bearer cnp_…"),
-//     scoped to submit, match or sync and checked by package platform, and
-//     are rate-limited per key rather than per source. A bulk submission
-//     is the one request that may be stored in part: each incident stands
-//     alone, and an idempotency key makes a retry safe (platform.go).
+//     scoped to submit, match, sync or takedown and checked by package
+//     platform, and are rate-limited per key rather than per source. A
+//     bulk submission is the one request that may be stored in part: each
+//     incident stands alone, and an idempotency key makes a retry safe
+//     (platform.go). A takedown confirmation is idempotent of itself: the
+//     same confirmation again changes nothing (takedown.go).
 //
 //   - The oversight body reads the audit log here (audit.go): the node's
 //     verifier key, signed checkpoints and consistency proofs are public,
@@ -87,6 +91,7 @@ import (
 	"github.com/canopy-org/canopy/internal/platform"
 	"github.com/canopy-org/canopy/internal/staff"
 	"github.com/canopy-org/canopy/internal/support"
+	"github.com/canopy-org/canopy/internal/takedown"
 	"github.com/canopy-org/canopy/internal/triage"
 )
 
@@ -129,6 +134,12 @@ type Config struct {
 	// /api/v1/reports/{id}/cases without Triage.
 	Support *support.Service
 	Triage  *triage.Service
+
+	// Takedown takes what hosts say became of the addresses of the
+	// notices they were sent, through POST /api/v1/platform/takedowns/{id}
+	// with a key that Platform authenticates. Without it that route
+	// answers 503.
+	Takedown *takedown.Service
 }
 
 // DefaultRateLimit returns the limiter New uses when Config.RateLimit is
@@ -165,6 +176,8 @@ type handler struct {
 	support *support.Service
 	triage  *triage.Service
 
+	takedown *takedown.Service
+
 	taxonomy map[string][]byte // the taxonomy answer, encoded once per language
 }
 
@@ -188,6 +201,7 @@ func (h *handler) routes() []route {
 		{"POST", "/api/v1/platform/reports", h.platformReports},
 		{"POST", "/api/v1/match", h.match},
 		{"GET", "/api/v1/banks/{bank}/changes", h.bankChanges},
+		{"POST", "/api/v1/platform/takedowns/{id}", h.confirmTakedown},
 		{"GET", "/api/v1/cases", h.cases},
 		{"GET", "/api/v1/cases/statistics", h.caseStatistics},
 		{"GET", "/api/v1/cases/{id}", h.caseFile},
@@ -201,7 +215,7 @@ func (h *handler) routes() []route {
 func New(cfg Config) http.Handler {
 	h := &handler{intake: cfg.Intake, log: cfg.Logger, limiter: cfg.RateLimit, audit: cfg.Audit, staff: cfg.Staff,
 		mux: http.NewServeMux(), platform: cfg.Platform, banks: cfg.Banks, matcher: cfg.Matcher, keyLimiter: cfg.PlatformRateLimit,
-		support: cfg.Support, triage: cfg.Triage}
+		support: cfg.Support, triage: cfg.Triage, takedown: cfg.Takedown}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}

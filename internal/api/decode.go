@@ -31,10 +31,11 @@ const (
 // jsonKeys are the codes of the problems with the shape of a request.
 var jsonKeys = []string{keyJSONSyntax, keyJSONTrailing, keyJSONType, keyJSONUnknownField, keyJSONDuplicate}
 
-// Keys lists every message key the API itself may put in a problem, so the
-// catalogs can be checked for them. The rest are intake.FieldKeys and
-// "error." + a code of statusOf.
-var Keys = append(slices.Clip(jsonKeys), "error."+codeMethodNotAllowed, "error."+codeUnsupportedMediaType)
+// Keys lists every message key the API itself may put in a problem, and
+// those of package takedown it answers with, so the catalogs can be checked
+// for them. The rest are intake.FieldKeys and "error." + a code of
+// statusOf.
+var Keys = slices.Concat(jsonKeys, []string{"error." + codeMethodNotAllowed, "error." + codeUnsupportedMediaType}, takedownKeys)
 
 // maxFieldErrors bounds the problems one answer lists, so a body of 64 KiB
 // of unknown members cannot make a large answer.

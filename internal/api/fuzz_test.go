@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -124,6 +126,69 @@ func FuzzPlatformReportsJSON(f *testing.F) {
 		}
 		if (rec.Code == 201) != (created == len(a.Results)) {
 			t.Fatalf("status %d with %d of %d created", rec.Code, created, len(a.Results))
+		}
+	})
+}
+
+// FuzzTakedownJSON sends arbitrary bytes as a host's confirmation of one
+// of its addresses, with its platform's key, to an API in front of a real
+// SQLite database and takedown service. Whatever comes in, the node must
+// not panic, must answer 200, 400 or 413 as openapi.json documents, must
+// answer 200 only to a body that decodes to a status a host may give (a
+// refusal with its reason) and only with the address's state, never the
+// address, and must keep that state as it answered. Seeds are in
+// testdata/fuzz/FuzzTakedownJSON.
+func FuzzTakedownJSON(f *testing.F) {
+	e := newTakedownEnv(f, storetest.Open(f, store.SQLite))
+	report := e.report(true, urlChat+"1")
+	id := e.hooks.id(f, urlChat+"1")
+	target := "/api/v1/platform/takedowns/" + id
+	d := mustDoc(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		r := httptest.NewRequest("POST", target, bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Authorization", "Bearer "+e.takedownKey)
+		rec := httptest.NewRecorder()
+		e.api.ServeHTTP(rec, r)
+
+		switch rec.Code {
+		case 200, 400, 413:
+		default:
+			t.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+		for _, err := range d.checkResponse("POST", target, rec.Code, rec.Header(), rec.Body.Bytes()) {
+			t.Errorf("answer does not conform to openapi.json: %s", err)
+		}
+		if rec.Code != 200 {
+			var p problem
+			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p.Status != rec.Code {
+				t.Fatalf("problem %s: %v", rec.Body, err)
+			}
+			if p.Code == canopy.EINVALID && len(p.Errors) == 0 {
+				t.Fatalf("a 400 without errors: %s", rec.Body)
+			}
+			return
+		}
+		var req takedownRequest
+		if err := json.Unmarshal(body, &req); err != nil {
+			t.Fatalf("a confirmation the API took does not decode: %v", err)
+		}
+		status := strings.TrimSpace(req.Status)
+		if !slices.Contains(takedownStatuses, status) || status == canopy.TakedownRefused && strings.TrimSpace(req.Reason) == "" {
+			t.Fatalf("took status %q with reason %q", req.Status, req.Reason)
+		}
+		var a takedownAnswer
+		if err := json.Unmarshal(rec.Body.Bytes(), &a); err != nil {
+			t.Fatal(err)
+		}
+		p, err := e.takedowns.Plan(context.Background(), analyst, report)
+		if err != nil || len(p.Notices) != 1 || len(p.Notices[0].Items) != 1 {
+			t.Fatalf("plan %+v: %v", p, err)
+		}
+		stored := p.Notices[0].Items[0]
+		if a.ID != id || a.Status != stored.Status || a.Notified != timestamp(stored.Notified) || a.Removed != optional(stored.Removed) ||
+			a.Refused != optional(stored.Refused) || a.Acknowledged != optional(stored.Acknowledged) || strings.Contains(rec.Body.String(), "example") {
+			t.Fatalf("answer %s, stored %+v", rec.Body, stored)
 		}
 	})
 }

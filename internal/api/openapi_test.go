@@ -581,7 +581,8 @@ func TestOpenAPIMatchesCode(t *testing.T) {
 	for name, v := range map[string]any{"ReportRequest": reportRequest{}, "Contact": contactRequest{},
 		"Hash": canopy.ContentHash{}, "FollowupRequest": followupRequest{}, "MessageRequest": messageRequest{},
 		"PlatformReportsRequest": platformReportsRequest{}, "Incident": incidentRequest{},
-		"IncidentAccount": platform.Account{}, "IncidentFile": platform.File{}, "MatchRequest": matchRequest{}} {
+		"IncidentAccount": platform.Account{}, "IncidentFile": platform.File{}, "MatchRequest": matchRequest{},
+		"TakedownRequest": takedownRequest{}} {
 		s := shapeOf(reflect.TypeOf(v))
 		sameSet(name+" members", slices.Collect(maps.Keys(schema(name, "properties"))), slices.Collect(maps.Keys(s.fields)))
 	}
@@ -595,7 +596,7 @@ func TestOpenAPIMatchesCode(t *testing.T) {
 		"CaseList": caseList{}, "CaseSummary": caseSummary{}, "CaseFile": caseFileAnswer{}, "CaseConsent": consentAnswer{},
 		"CaseReferral": referralAnswer{}, "CaseCheckIn": checkInAnswer{}, "CaseHold": holdAnswer{}, "CaseErasure": erasureAnswer{},
 		"CaseStatistics": caseStatisticsAnswer{}, "CaseStatisticsRow": statisticsRow{}, "ReportCases": reportCasesAnswer{},
-		"LinkedCase": linkedCase{}} {
+		"LinkedCase": linkedCase{}, "TakedownState": takedownAnswer{}} {
 		sameSet(name+" members", slices.Collect(maps.Keys(schema(name, "properties"))), jsonNames(reflect.TypeOf(v)))
 		sameSet(name+" required members", strs(schema(name)["required"]), jsonAlways(reflect.TypeOf(v)))
 	}
@@ -624,12 +625,17 @@ func TestOpenAPIMatchesCode(t *testing.T) {
 	if s := d.get("components", "securitySchemes", "apiKey"); s["type"] != "http" || s["scheme"] != "bearer" {
 		t.Errorf("apiKey scheme %v, want http bearer", s)
 	}
-	for _, op := range []string{"POST /api/v1/platform/reports", "POST /api/v1/match", "GET /api/v1/banks/{bank}/changes"} {
+	for _, op := range []string{"POST /api/v1/platform/reports", "POST /api/v1/match", "GET /api/v1/banks/{bank}/changes",
+		"POST /api/v1/platform/takedowns/{id}"} {
 		method, path, _ := strings.Cut(op, " ")
 		if o := d.operation(method, path); !reflect.DeepEqual(o["security"], []any{map[string]any{"apiKey": []any{}}}) {
 			t.Errorf("%s: security %v", op, o["security"])
 		}
 	}
+	// A takedown confirmation's statuses and bounds.
+	sameSet("takedown request statuses", strs(schema("TakedownRequest", "properties", "status")["enum"]), takedownStatuses)
+	sameSet("takedown state statuses", strs(schema("TakedownState", "properties", "status")["enum"]), takedownStatuses)
+	num("reason", schema("TakedownRequest", "properties", "reason"), "maxLength", maxTakedownReason)
 	scopePattern := d.get("components", "headers", "WWWAuthenticateScope", "schema")["pattern"].(string)
 	for _, sc := range canopy.Scopes {
 		if !regexp.MustCompile(scopePattern).MatchString(`Bearer realm="canopy", error="insufficient_scope", scope="` + sc + `"`) {
@@ -675,7 +681,7 @@ func TestOpenAPIMatchesCode(t *testing.T) {
 
 	// The status table, the problem codes and the problem responses agree.
 	sameSet("problem codes", strs(schema("Problem", "properties", "code")["enum"]), slices.Collect(maps.Keys(statusOf)))
-	sameSet("field problem codes", strs(schema("FieldProblem", "properties", "code")["enum"]), append(slices.Clone(intake.FieldKeys), jsonKeys...))
+	sameSet("field problem codes", strs(schema("FieldProblem", "properties", "code")["enum"]), slices.Concat(intake.FieldKeys, jsonKeys, takedownFieldKeys))
 	for name, r := range d.get("components", "responses") {
 		s := d.deref(d.deref(d.deref(d.deref(r)["content"])["application/problem+json"])["schema"])
 		all, _ := s["allOf"].([]any)

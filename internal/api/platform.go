@@ -17,15 +17,17 @@ import (
 
 // The platform routes serve online services that hold an API key: bulk
 // incident reports (scope submit), hash matching against the node's banks
-// (match) and bank syncing (sync). They differ from the public routes in
-// three ways, each on purpose:
+// (match), bank syncing (sync) and takedown confirmations (takedown, in
+// takedown.go). They differ from the public routes in three ways, each on
+// purpose:
 //
 //   - The caller is known, so the limit is per API key, not per source: a
 //     platform's traffic comes from a few addresses and would exhaust any
 //     per-address limit fit for the public. A request without a valid key
 //     is anonymous, and its 401 counts against the per-source limit.
 //
-//   - Bodies are batches, so they may be up to maxPlatformBody.
+//   - Bodies are batches, so they may be up to maxPlatformBody; a
+//     takedown confirmation is no batch, and has a bound of its own.
 //
 //   - A bulk submission is stored incident by incident: valid ones are
 //     kept, invalid ones are answered with their problems, and the answer

@@ -481,7 +481,9 @@ func TestPlatformUnavailable(t *testing.T) {
 			cfg    func(*Config)
 			routes []string
 		}{
-			{"no platform service", func(c *Config) { c.Platform = nil }, []string{"/api/v1/platform/reports", "/api/v1/match", "/api/v1/banks/known/changes"}},
+			{"no platform service", func(c *Config) { c.Platform = nil }, []string{"/api/v1/platform/reports", "/api/v1/match", "/api/v1/banks/known/changes",
+				"/api/v1/platform/takedowns/x"}},
+			{"no takedown service", func(c *Config) { c.Takedown = nil }, []string{"/api/v1/platform/takedowns/x"}},
 			{"no matcher", func(c *Config) { c.Matcher = nil }, []string{"/api/v1/match"}},
 			{"no banks", func(c *Config) { c.Banks = nil }, []string{"/api/v1/banks/known/changes"}},
 		} {

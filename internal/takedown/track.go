@@ -104,7 +104,8 @@ func (c *Confirmation) check(now time.Time, t *store.SealedTakedown) error {
 	case c.Status == canopy.TakedownRefused && c.Reason == "":
 		return fieldErr("reason", "error.required")
 	case !utf8.ValidString(c.Reason) || utf8.RuneCountInString(c.Reason) > maxReason:
-		return fieldErr("reason", "error.too_long")
+		return &canopy.Error{Code: canopy.EINVALID, Key: "error.invalid",
+			Fields: []canopy.FieldError{{Field: "reason", Key: "error.too_long", Args: []any{maxReason}}}}
 	case strings.ContainsFunc(c.Reason, func(r rune) bool { return canopy.IsControlRune(r) && r != '\n' }):
 		return fieldErr("reason", "error.control_chars")
 	}
