@@ -327,7 +327,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	ws, err := workspace.New(workspace.Config{Staff: m.Staff, Triage: m.Triage, Audit: m.Audit, Logger: m.Logger, Now: m.Now,
-		Secure: secure, NodeName: m.Name, Network: m.Network, Support: m.Support,
+		Secure: secure, NodeName: m.Name, Network: m.Network, Support: m.Support, Takedown: m.Takedown,
 		RP: staff.RelyingParty{ID: public.Hostname(), Name: "Canopy " + m.Name, Origins: []string{public.Scheme + "://" + public.Host}}})
 	if err != nil {
 		return err

@@ -248,7 +248,10 @@ type NoticeFilter struct {
 	Host   string
 	Status string // a notice status, or "" for any
 	// Open keeps the notices with an address still up.
-	Open          bool
+	Open bool
+	// Escalated keeps the notices with an address escalated to law
+	// enforcement and still up.
+	Escalated     bool
 	Limit, Offset int
 }
 
@@ -266,6 +269,10 @@ func (db *DB) Notices(ctx context.Context, f NoticeFilter) ([]canopy.Notice, int
 	}
 	if f.Open {
 		conds = append(conds, `EXISTS (SELECT 1 FROM takedowns t WHERE t.notice_id = notices.id AND t.status IN ('pending', 'notified', 'acknowledged'))`)
+	}
+	if f.Escalated {
+		conds = append(conds, `EXISTS (SELECT 1 FROM takedowns t WHERE t.notice_id = notices.id AND t.escalated_at <> 0
+			AND t.status IN ('pending', 'notified', 'acknowledged'))`)
 	}
 	where := ""
 	if len(conds) > 0 {

@@ -30,12 +30,15 @@ import (
 	"github.com/canopy-org/canopy/internal/geo"
 	"github.com/canopy-org/canopy/internal/geo/geotest"
 	"github.com/canopy-org/canopy/internal/intake"
+	"github.com/canopy-org/canopy/internal/mail"
+	"github.com/canopy-org/canopy/internal/mail/mailtest"
 	"github.com/canopy-org/canopy/internal/seal"
 	"github.com/canopy-org/canopy/internal/staff"
 	"github.com/canopy-org/canopy/internal/staff/stafftest"
 	"github.com/canopy-org/canopy/internal/store"
 	"github.com/canopy-org/canopy/internal/store/storetest"
 	"github.com/canopy-org/canopy/internal/support"
+	"github.com/canopy-org/canopy/internal/takedown"
 	"github.com/canopy-org/canopy/internal/triage"
 )
 
@@ -73,9 +76,12 @@ type env struct {
 	intake  *intake.Service
 	audit   *audit.Log
 	network *federation.Service
-	srv     *server
-	http    *httptest.Server
-	logs    *syncBuffer
+	// takedown delivers e-mail notices to smtp, a local server.
+	takedown *takedown.Service
+	smtp     *mailtest.Server
+	srv      *server
+	http     *httptest.Server
+	logs     *syncBuffer
 
 	members map[canopy.Role]*account
 	peers   map[string]*peerNode
@@ -109,10 +115,12 @@ func (s *syncBuffer) String() string {
 // testDNS resolves the hosts of the tests' reports to documentation
 // addresses, which testGeo places in countries. Other hosts, such as
 // e.submit's abuse.example, resolve nowhere: such a report is routed by
-// the child's country.
-var testDNS = geotest.DNS{"be-host.example": "192.0.2.10", "de-host.example": "198.51.100.7"}
+// the child's country. The takedown tests' addresses are served from
+// France, this node's jurisdiction (takedown_test.go).
+var testDNS = geotest.DNS{"be-host.example": "192.0.2.10", "de-host.example": "198.51.100.7",
+	"files.hoster-fr.example": "203.0.113.5", "nohost-fr.example": "203.0.113.200"}
 
-var testGeo = map[string]string{"192.0.2.0/24": "BE", "198.51.100.0/24": "DE"}
+var testGeo = map[string]string{"192.0.2.0/24": "BE", "198.51.100.0/24": "DE", "203.0.113.0/24": "FR"}
 
 // newBareEnv starts a workspace on db with no staff at all. The node
 // serves France; its network has no peers yet.
@@ -152,8 +160,14 @@ func newBareEnv(t *testing.T, db *store.DB) *env {
 	e.network = &federation.Service{DB: db, Keys: keys, Identity: id, Exchange: exchange, Audit: log,
 		Intake: e.intake, Triage: e.triage, Banks: &bank.Service{DB: db, Audit: log, Now: c.now}, Now: c.now, Logger: logger,
 		Jurisdictions: []string{"FR"}, Geo: countries, Resolver: testDNS}
+	e.smtp = mailtest.NewServer(t, mailtest.Config{})
+	e.takedown = &takedown.Service{DB: db, Keys: keys, Audit: log, Triage: e.triage, Identity: id,
+		Mail: &mail.Sender{Addr: e.smtp.Addr, Host: "hotline.test", StartTLS: mail.StartTLSOff, Timeout: 10 * time.Second},
+		From: "Hotline <notices@hotline.example>", NodeName: "test-node", BaseURL: "https://hotline.example", Jurisdictions: []string{"FR"},
+		Locator: &geo.Locator{Geo: countries, Resolver: testDNS}, Loop: e.network, Now: c.now, Logger: logger}
 	s, err := newServer(Config{Staff: e.staff, Triage: e.triage, Audit: log, Logger: logger,
-		Now: c.now, RP: testRP, NodeName: "test-node", Network: e.network, Support: &support.Service{DB: db, Keys: keys, Audit: log, Now: c.now, Logger: logger}})
+		Now: c.now, RP: testRP, NodeName: "test-node", Network: e.network, Support: &support.Service{DB: db, Keys: keys, Audit: log, Now: c.now, Logger: logger},
+		Takedown: e.takedown})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -409,6 +409,46 @@ var routes = []route{
 		return request{path: "/staff/services/providers/" + p + "/services/" + o + "/state", form: url.Values{"active": {"no"}}}
 	}},
 
+	// Notice and takedown (takedown.go): analysts and supervisors send
+	// notices; administrators and supervisors keep the list of hosts.
+	{method: "POST", pattern: "/staff/reports/{id}/takedown/prepare", perm: access.ReportTakedown, prep: func(e *env, _ *account, _ *browser) request {
+		id := tdReport(e, false)
+		return request{path: "/staff/reports/" + id + "/takedown/prepare", report: id}
+	}},
+	{method: "POST", pattern: "/staff/reports/{id}/takedown/send", perm: access.ReportTakedown, prep: func(e *env, _ *account, _ *browser) request {
+		id := tdReport(e, true)
+		return request{path: "/staff/reports/" + id + "/takedown/send", report: id}
+	}},
+	{method: "POST", pattern: "/staff/reports/{id}/takedowns/{takedown}", perm: access.ReportTakedown, prep: func(e *env, _ *account, _ *browser) request {
+		id, item := tdSent(e)
+		return request{path: "/staff/reports/" + id + "/takedowns/" + item, form: url.Values{"status": {canopy.TakedownAcknowledged}}, report: id}
+	}},
+	// Liaisons see the escalated notices, whatever they ask for.
+	{method: "GET", pattern: "/staff/takedown", perm: access.ReportTakedown, prep: func(e *env, _ *account, _ *browser) request {
+		tdSent(e)
+		return request{path: "/staff/takedown?state=all"}
+	}, want: alsoFor(access.ReportView)},
+	{method: "GET", pattern: "/staff/takedown/hosts", perm: access.HostManage, prep: func(e *env, _ *account, _ *browser) request {
+		tdHost(e)
+		return request{path: "/staff/takedown/hosts"}
+	}, want: alsoFor(access.ReportTakedown)},
+	{method: "GET", pattern: "/staff/takedown/hosts/new", perm: access.HostManage, prep: fixed("/staff/takedown/hosts/new")},
+	{method: "POST", pattern: "/staff/takedown/hosts/new", perm: access.HostManage, prep: func(e *env, _ *account, _ *browser) request {
+		e.n++
+		f := tdHostForm()
+		f.Set("id", fmt.Sprintf("host-%d", e.n))
+		return request{path: "/staff/takedown/hosts/new", form: f}
+	}},
+	{method: "GET", pattern: "/staff/takedown/hosts/{id}", perm: access.HostManage, prep: func(e *env, _ *account, _ *browser) request {
+		tdHost(e)
+		return request{path: "/staff/takedown/hosts/hoster-fr"}
+	}, want: alsoFor(access.ReportTakedown)},
+	{method: "POST", pattern: "/staff/takedown/hosts/{id}", perm: access.HostManage, prep: func(e *env, _ *account, _ *browser) request {
+		tdHost(e)
+		return request{path: "/staff/takedown/hosts/hoster-fr", form: tdHostForm()}
+	}},
+	{method: "GET", pattern: "/staff/takedown/scores", perm: access.ReportTakedown, prep: fixed("/staff/takedown/scores"), want: alsoFor(access.HostManage)},
+
 	// The sign-in pages: a signed-in member is sent home from them.
 	{method: "GET", pattern: "/staff/login", prep: fixed("/staff/login"), want: signedInHome(http.StatusOK)},
 	{method: "POST", pattern: "/staff/login", prep: func(*env, *account, *browser) request {

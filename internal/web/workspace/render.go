@@ -67,7 +67,7 @@ type navLink struct {
 }
 
 // Who names the actor of an event or an audit entry for staff: a
-// colleague's name, "the reporter", the node or a peer.
+// colleague's name, "the reporter", the node, a peer or a host.
 func (p *page) Who(id string) string {
 	switch {
 	case id == "":
@@ -80,6 +80,8 @@ func (p *page) Who(id string) string {
 		id = strings.TrimPrefix(id, "staff:")
 	case strings.HasPrefix(id, "peer:"):
 		return "Peer " + strings.TrimPrefix(id, "peer:")
+	case strings.HasPrefix(id, "host:"):
+		return "Host " + strings.TrimPrefix(id, "host:")
 	}
 	if n, ok := p.names[id]; ok {
 		return n
@@ -190,6 +192,7 @@ func nav(a *canopy.Account, current string) []navLink {
 	add("/staff/", "Queue", access.QueueView, func(c string) bool {
 		return c == "/staff/" || c == "/staff/unrouted" || strings.HasPrefix(c, "/staff/reports/")
 	})
+	out = append(out, takedownNav(a, current)...)
 	add("/staff/cases", "Cases", access.CaseManage, func(c string) bool {
 		return strings.HasPrefix(c, "/staff/cases") && !strings.HasPrefix(c, "/staff/cases/holds")
 	})

@@ -15,10 +15,10 @@ import (
 // reportView is a report page. Until the member opens the report (Opened),
 // nothing the reporter wrote is in it.
 type reportView struct {
-	ID         string
+	ID string
 	// Cases are the support cases linked to the report, as far as the
 	// child's consent lets this member of staff see them.
-	Cases []support.LinkedCase
+	Cases      []support.LinkedCase
 	Report     canopy.Report
 	State      canopy.TriageState
 	Clock      string
@@ -33,7 +33,8 @@ type reportView struct {
 	Content  canopy.ReportContent
 	Messages []canopy.Message
 
-	Border crossBorder
+	Border   crossBorder
+	Takedown takedownPanel
 
 	Can    actions
 	Assess assessForm
@@ -174,6 +175,7 @@ func (s *server) reportPage(w http.ResponseWriter, r *http.Request, m *member) (
 		return nil, nil, false
 	}
 	v.Cases = s.linkedCases(r.Context(), m.account, id)
+	s.loadTakedown(r.Context(), v, m.account)
 	refer := access.Can(role, access.ReportRefer)
 	v.Can.Route = refer && st.Stage != canopy.StageMerged
 	v.Can.Status = refer && v.Border.Inbound != nil && !v.Border.Closed
@@ -211,6 +213,10 @@ func timelineEntryOf(e canopy.Event) timelineEntry {
 		t.LinkID = e.Data["into"]
 	case canopy.EventMergedFrom:
 		t.LinkID = e.Data["from"]
+	case canopy.EventNoticeSent, canopy.EventTakedownEscalate, canopy.EventTakedownStatus:
+		t.Detail = takedownDetail(e)
+	case canopy.EventSharingWithdrawn:
+		t.Detail = withdrawnDetail(e)
 	}
 	return t
 }
@@ -247,6 +253,7 @@ func (s *server) openReport(w http.ResponseWriter, r *http.Request, m *member) {
 		return
 	}
 	v.Opened = true
+	v.Takedown.reveal()
 	v.Content = opened.Content
 	v.Messages = opened.Messages
 	for i := range v.Timeline {

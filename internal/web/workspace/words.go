@@ -128,6 +128,10 @@ var eventNames = map[string]string{
 	canopy.EventRouted:           "Routed",
 	canopy.EventReferralReceived: "Referred to this node by a peer",
 	canopy.EventReferralStatus:   "Referral status",
+	canopy.EventSharingWithdrawn: "Sharing abroad withdrawn",
+	canopy.EventNoticeSent:       "Takedown notice delivered",
+	canopy.EventTakedownEscalate: "Takedown escalated to law enforcement",
+	canopy.EventTakedownStatus:   "Takedown step",
 }
 
 var imageryNames = map[string]string{
@@ -202,6 +206,12 @@ var actionNames = map[string]string{
 	"case.hold":          "Legal hold placed or lifted",
 	"consent.give":       "Consent recorded",
 	"consent.withdraw":   "Consent withdrawn",
+	"notice.prepare":     "Takedown notices prepared",
+	"notice.send":        "Takedown notices sent",
+	"notice.deliver":     "Takedown notice delivered, or its delivery failed",
+	"takedown.update":    "Takedown step recorded",
+	"takedown.escalate":  "Takedown escalated to law enforcement",
+	"host.change":        "Takedown host list changed",
 }
 
 // shareNames say what each field of a data-sharing profile sends.

@@ -16,6 +16,7 @@ import (
 	"github.com/canopy-org/canopy/internal/federation"
 	"github.com/canopy-org/canopy/internal/staff"
 	"github.com/canopy-org/canopy/internal/support"
+	"github.com/canopy-org/canopy/internal/takedown"
 	"github.com/canopy-org/canopy/internal/triage"
 	"github.com/canopy-org/canopy/internal/web/accesslog"
 	"github.com/canopy-org/canopy/internal/web/assets"
@@ -42,6 +43,9 @@ type Config struct {
 	Network *federation.Service
 	// Support is the service directory and the support cases. Required.
 	Support *support.Service
+	// Takedown is notice and takedown: hosts, notices and their
+	// addresses. Required.
+	Takedown *takedown.Service
 }
 
 // maxBody bounds every POST: the longest form is an assessment or a
@@ -62,6 +66,7 @@ type server struct {
 	audit    *audit.Log
 	network  *federation.Service
 	support  *support.Service
+	takedown *takedown.Service
 	log      *slog.Logger
 	now      func() time.Time
 	secure   bool
@@ -84,8 +89,8 @@ func New(cfg Config) (http.Handler, error) {
 }
 
 func newServer(cfg Config) (*server, error) {
-	if cfg.Staff == nil || cfg.Triage == nil || cfg.Audit == nil || cfg.Network == nil || cfg.Support == nil {
-		return nil, errors.New("workspace: Config.Staff, Triage, Audit, Network and Support are required")
+	if cfg.Staff == nil || cfg.Triage == nil || cfg.Audit == nil || cfg.Network == nil || cfg.Support == nil || cfg.Takedown == nil {
+		return nil, errors.New("workspace: Config.Staff, Triage, Audit, Network, Support and Takedown are required")
 	}
 	s := &server{
 		staff:    cfg.Staff,
@@ -93,6 +98,7 @@ func newServer(cfg Config) (*server, error) {
 		audit:    cfg.Audit,
 		network:  cfg.Network,
 		support:  cfg.Support,
+		takedown: cfg.Takedown,
 		log:      cfg.Logger,
 		now:      cfg.Now,
 		secure:   cfg.Secure,
@@ -169,8 +175,9 @@ func newServer(cfg Config) (*server, error) {
 	handle("POST /staff/network/routes/{jurisdiction}/remove", s.post(s.signedIn(s.removeRoute)))
 	handle("POST /staff/network/subscriptions", s.post(s.signedIn(s.subscribe)))
 
-	s.serviceRoutes(handle) // services.go: the support directory
-	s.caseRoutes(handle)    // cases.go: support cases, safety plans, check-ins, consent
+	s.serviceRoutes(handle)  // services.go: the support directory
+	s.caseRoutes(handle)     // cases.go: support cases, safety plans, check-ins, consent
+	s.takedownRoutes(handle) // takedown.go: notices, the board, hosts and their scorecard
 
 	handle("GET /staff/account", s.signedIn(s.ownAccount))
 	handle("POST /staff/account/sessions/revoke", s.post(s.signedIn(s.revokeOwnSession)))
