@@ -485,23 +485,33 @@ func (db *DB) Referral(ctx context.Context, peerID, id string, outbound bool) (*
 		WHERE peer_id = $1 AND id = $2 AND outbound = $3`), peerID, id, boolInt(outbound)))
 }
 
+const referralsOfQuery = `SELECT ` + referralColumns + ` FROM referrals WHERE report_id = $1 ORDER BY created_at, peer_id`
+
 // ReferralsOf returns a report's referrals, both ways, oldest first.
 func (db *DB) ReferralsOf(ctx context.Context, reportID string) ([]Referral, error) {
-	rows, err := db.read.QueryContext(ctx, db.q(`SELECT `+referralColumns+` FROM referrals WHERE report_id = $1
-		ORDER BY created_at`), reportID)
-	if err != nil {
-		return nil, fmt.Errorf("store: referrals of %s: %w", reportID, err)
-	}
-	defer rows.Close()
-	var out []Referral
-	for rows.Next() {
-		r, err := scanReferral(rows)
+	return scanReferrals(reportID)(db.read.QueryContext(ctx, db.q(referralsOfQuery), reportID))
+}
+
+// scanReferrals reads the rows of referralsOfQuery.
+func scanReferrals(reportID string) func(*sql.Rows, error) ([]Referral, error) {
+	return func(rows *sql.Rows, err error) ([]Referral, error) {
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("store: referrals of %s: %w", reportID, err)
 		}
-		out = append(out, *r)
+		defer rows.Close()
+		var out []Referral
+		for rows.Next() {
+			r, err := scanReferral(rows)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, *r)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("store: referrals of %s: %w", reportID, err)
+		}
+		return out, nil
 	}
-	return out, rows.Err()
 }
 
 // CountReferrals returns how many referrals the node has made (outbound)

@@ -37,24 +37,7 @@ func (t *Tx) LockReport(reportID string) error {
 // ReferralsOf returns a report's referrals, both ways, oldest first, as
 // part of tx.
 func (t *Tx) ReferralsOf(reportID string) ([]Referral, error) {
-	rows, err := t.tx.Query(t.db.q(`SELECT `+referralColumns+` FROM referrals WHERE report_id = $1
-		ORDER BY created_at, peer_id`), reportID)
-	if err != nil {
-		return nil, fmt.Errorf("store: referrals of %s: %w", reportID, err)
-	}
-	defer rows.Close()
-	var out []Referral
-	for rows.Next() {
-		r, err := scanReferral(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: referrals of %s: %w", reportID, err)
-	}
-	return out, nil
+	return scanReferrals(reportID)(t.tx.Query(t.db.q(referralsOfQuery), reportID))
 }
 
 // Peer returns a peer as part of tx.
