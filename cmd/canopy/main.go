@@ -12,6 +12,7 @@
 //	canopy peer      add, change, suspend and remove peer nodes
 //	canopy route     send a jurisdiction's reports to a peer
 //	canopy services  import and export the directory of support services
+//	canopy takedown  import and export the list of hosts that take notices
 //	canopy bench     measure the node under load
 package main
 
@@ -53,6 +54,7 @@ Usage:
   canopy peer add|list|set|suspend|resume|remove|subscribe …
   canopy route set|remove|list …
   canopy services import FILE | export [FILE]
+  canopy takedown hosts import FILE | export [FILE]
   canopy bench intake [--url URL] [--n 20000] [--concurrency 64]
   canopy bench match --index FILE --queries FILE [--threshold 31]
   canopy bench federation [--n 5000] [--rate 500] [--postgres URL]
@@ -106,6 +108,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runRoute(ctx, args[1:], stdout, stderr)
 	case "services":
 		return runServices(ctx, args[1:], stdout, stderr)
+	case "takedown":
+		return runTakedown(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "canopy", version())
 		return nil

@@ -1,22 +1,18 @@
 package support
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/canopy-org/canopy"
 	"github.com/canopy-org/canopy/internal/audit"
+	"github.com/canopy-org/canopy/internal/csvfile"
 	"github.com/canopy-org/canopy/internal/store"
 )
 
@@ -95,12 +91,7 @@ const (
 
 // LineError is one problem with one line of an import. Line 1 is the
 // header. Field is the column, or "" for the line as a whole.
-type LineError struct {
-	Line  int
-	Field string
-	Key   string
-	Args  []any
-}
+type LineError = csvfile.LineError
 
 // ImportResult says what an import did, or would have done.
 type ImportResult struct {
@@ -113,6 +104,13 @@ type ImportResult struct {
 	More   bool
 }
 
+// directoryFormat is the directory's file, its problems named as the
+// directory's pages and catalogs have always named them.
+var directoryFormat = csvfile.Format{Columns: DirectoryColumns, MaxRows: maxImportRows, Keys: csvfile.Keys{
+	Syntax: KeyImportSyntax, Columns: KeyImportColumns, Column: KeyImportColumn, DuplicateColumn: dirDuplicate,
+	Fields: KeyImportFields, Empty: KeyImportEmpty, TooMany: KeyImportTooMany, InvalidUTF8: dirInvalidUTF8,
+}}
+
 // directoryFile is a parsed import: each record once, with the line it
 // was first read on.
 type directoryFile struct {
@@ -120,93 +118,26 @@ type directoryFile struct {
 	providerLines []int
 	offers        []*canopy.ServiceOffer
 	offerLines    []int
-	errs          []LineError
-	more          bool
+	problems      csvfile.Problems
+	// errs and more are the problems found, once the file is read.
+	errs []LineError
+	more bool
 }
 
 func (f *directoryFile) fail(line int, field, key string, args ...any) {
-	if len(f.errs) >= maxImportErrors {
-		f.more = true
-		return
-	}
-	f.errs = append(f.errs, LineError{Line: line, Field: field, Key: key, Args: args})
+	f.problems.Add(line, field, key, args...)
 }
 
 // parseDirectoryCSV reads a directory file and checks every line, without
 // touching the database. It is what FuzzImportCSV exercises.
 func parseDirectoryCSV(data []byte) *directoryFile {
-	f := &directoryFile{}
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	if !utf8.Valid(data) {
-		// Report the first bad line; a file in another encoding (Latin-1
-		// from an old spreadsheet) is bad throughout.
-		line := 1 + bytes.Count(data[:firstInvalidUTF8(data)], []byte("\n"))
-		f.fail(line, "", dirInvalidUTF8)
-		return f
-	}
-	r := csv.NewReader(bytes.NewReader(data))
-	r.Comma = sniffComma(data)
-	r.FieldsPerRecord = -1
-	r.ReuseRecord = true
-	header, err := r.Read()
-	if errors.Is(err, io.EOF) {
-		f.fail(1, "", KeyImportEmpty)
-		return f
-	}
-	if err != nil {
-		f.fail(csvErrorLine(err, 1), "", KeyImportSyntax)
-		return f
-	}
-	col := map[string]int{}
-	for i, h := range header {
-		h = strings.ToLower(strings.TrimSpace(h))
-		if !slices.Contains(DirectoryColumns, h) {
-			f.fail(1, "", KeyImportColumn, truncateForMessage(h))
-		} else if _, seen := col[h]; seen {
-			f.fail(1, h, dirDuplicate)
-		} else {
-			col[h] = i
-		}
-	}
-	for _, c := range DirectoryColumns {
-		if _, ok := col[c]; !ok {
-			f.fail(1, "", KeyImportColumns, c)
-		}
-	}
-	if len(f.errs) > 0 {
-		return f
-	}
-	width := len(header)
+	f := &directoryFile{problems: csvfile.Problems{Max: maxImportErrors}}
 	providers := map[string]int{} // id → index in f.providers
 	offers := map[string]int{}    // id → line
-	rows := 0
-	for {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			f.fail(csvErrorLine(err, 1), "", KeyImportSyntax)
-			return f
-		}
-		line, _ := r.FieldPos(0)
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
-			continue // a blank line, as spreadsheets leave at the end
-		}
-		if rows++; rows > maxImportRows {
-			f.fail(line, "", KeyImportTooMany, maxImportRows)
-			return f
-		}
-		if len(rec) != width {
-			f.fail(line, "", KeyImportFields)
-			continue
-		}
-		cell := func(name string) string { return unprotectCell(strings.TrimSpace(rec[col[name]])) }
-		f.line(line, cell, providers, offers)
-	}
-	if rows == 0 {
-		f.fail(1, "", KeyImportEmpty)
-	}
+	directoryFormat.Read(data, &f.problems, func(row csvfile.Row) {
+		f.line(row.Line, row.Cell, providers, offers)
+	})
+	f.errs, f.more = f.problems.Errors, f.problems.More
 	return f
 }
 
@@ -215,17 +146,12 @@ func parseDirectoryCSV(data []byte) *directoryFile {
 func (f *directoryFile) line(line int, cell func(string) string, providers map[string]int, offers map[string]int) {
 	bad := false
 	yesNo := func(field string, def bool) bool {
-		switch strings.ToLower(cell(field)) {
-		case "":
-			return def
-		case "yes", "y", "true", "1":
-			return true
-		case "no", "n", "false", "0":
-			return false
+		v, ok := csvfile.Bool(cell(field), def)
+		if !ok {
+			f.fail(line, field, KeyImportBool)
+			bad = true
 		}
-		f.fail(line, field, KeyImportBool)
-		bad = true
-		return def
+		return v
 	}
 	p := &canopy.Provider{ID: cell("provider_id"), Name: cell("provider_name"), Website: cell("provider_website"),
 		Phone: cell("provider_phone"), Email: cell("provider_email"), Active: yesNo("provider_active", true)}
@@ -305,64 +231,11 @@ func (f *directoryFile) line(line int, cell func(string) string, providers map[s
 	}
 }
 
-// sniffComma picks the separator from the header line: a semicolon when
-// the line has semicolons and no comma.
-func sniffComma(data []byte) rune {
-	head, _, _ := bytes.Cut(data, []byte("\n"))
-	if bytes.IndexByte(head, ';') >= 0 && bytes.IndexByte(head, ',') < 0 {
-		return ';'
-	}
-	return ','
-}
-
-func csvErrorLine(err error, def int) int {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) && pe.Line > 0 {
-		return pe.Line
-	}
-	return def
-}
-
-func firstInvalidUTF8(b []byte) int {
-	for i := 0; i < len(b); {
-		r, n := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && n <= 1 {
-			return i
-		}
-		i += n
-	}
-	return len(b)
-}
-
-// truncateForMessage keeps a column name from the file short enough to
-// show back.
-func truncateForMessage(s string) string {
-	if utf8.RuneCountInString(s) > 40 {
-		return string([]rune(s)[:40]) + "…"
-	}
-	return s
-}
-
-// formulaStart are the first characters a spreadsheet reads as a formula.
-const formulaStart = "=+-@\t\r"
-
-// protectCell makes a cell a spreadsheet shows as text: a name such as
-// "=HYPERLINK(…)" typed into the directory must not run when staff open
-// the export.
-func protectCell(s string) string {
-	if s != "" && strings.ContainsRune(formulaStart, rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}
-
-// unprotectCell undoes protectCell.
-func unprotectCell(s string) string {
-	if len(s) >= 2 && s[0] == '\'' && strings.ContainsRune(formulaStart, rune(s[1])) {
-		return s[1:]
-	}
-	return s
-}
+// protectCell and unprotectCell are the shared formula protection.
+var (
+	protectCell   = csvfile.Protect
+	unprotectCell = csvfile.Unprotect
+)
 
 // ImportDirectory reads a directory file and, if every line is good,
 // adds and changes its providers and services in one transaction. A file
@@ -371,12 +244,12 @@ func unprotectCell(s string) string {
 // much changed, and the file's SHA-256, so the file itself can be matched
 // to it later.
 func (s *Service) ImportDirectory(ctx context.Context, by audit.Actor, r io.Reader) (*ImportResult, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxImportBytes+1))
+	data, err := csvfile.ReadAll(r, MaxImportBytes)
+	if canopy.ErrorCode(err) == canopy.ETOOLARGE {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("support: read directory file: %w", err)
-	}
-	if len(data) > MaxImportBytes {
-		return nil, &canopy.Error{Code: canopy.ETOOLARGE, Key: "error.too_large"}
 	}
 	sum := sha256.Sum256(data)
 	details := map[string]string{"op": "import", "sha256": hex.EncodeToString(sum[:])}
@@ -478,18 +351,8 @@ func (s *Service) ExportDirectory(ctx context.Context, w io.Writer) error {
 
 // writeDirectoryCSV writes entries as a directory file.
 func writeDirectoryCSV(w io.Writer, entries []DirectoryEntry) error {
-	bw := bufio.NewWriter(w)
-	cw := csv.NewWriter(bw)
-	if err := cw.Write(DirectoryColumns); err != nil {
-		return fmt.Errorf("support: export directory: %w", err)
-	}
-	yn := func(b bool) string {
-		if b {
-			return "yes"
-		}
-		return "no"
-	}
-	rec := make([]string, len(DirectoryColumns))
+	cw := csvfile.NewWriter(w, DirectoryColumns)
+	yn := csvfile.YesNo
 	for _, e := range entries {
 		p := e.Provider
 		services := e.Services
@@ -497,7 +360,6 @@ func writeDirectoryCSV(w io.Writer, entries []DirectoryEntry) error {
 			services = []*canopy.ServiceOffer{nil}
 		}
 		for _, o := range services {
-			clear(rec)
 			row := map[string]string{"provider_id": p.ID, "provider_name": p.Name, "provider_website": p.Website,
 				"provider_phone": p.Phone, "provider_email": p.Email, "provider_active": yn(p.Active)}
 			if o != nil {
@@ -510,19 +372,12 @@ func writeDirectoryCSV(w io.Writer, entries []DirectoryEntry) error {
 					row[k] = v
 				}
 			}
-			for i, c := range DirectoryColumns {
-				rec[i] = protectCell(row[c])
-			}
-			if err := cw.Write(rec); err != nil {
+			if err := cw.Write(row); err != nil {
 				return fmt.Errorf("support: export directory: %w", err)
 			}
 		}
 	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return fmt.Errorf("support: export directory: %w", err)
-	}
-	if err := bw.Flush(); err != nil {
+	if err := cw.Flush(); err != nil {
 		return fmt.Errorf("support: export directory: %w", err)
 	}
 	return nil
