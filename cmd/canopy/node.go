@@ -28,6 +28,7 @@ import (
 	"github.com/canopy-org/canopy/internal/intake"
 	"github.com/canopy-org/canopy/internal/limit"
 	"github.com/canopy-org/canopy/internal/mail"
+	"github.com/canopy-org/canopy/internal/opsmetrics"
 	"github.com/canopy-org/canopy/internal/platform"
 	"github.com/canopy-org/canopy/internal/seal"
 	"github.com/canopy-org/canopy/internal/staff"
@@ -85,6 +86,10 @@ type Main struct {
 	NoticeFrom, EscalateTo string
 	// RemindAfter and EscalateAfter are the takedown clock's defaults.
 	RemindAfter, EscalateAfter time.Duration
+	// MetricsAddr, when set, serves Prometheus metrics on a listener of
+	// its own; MetricsToken, when set, serves them on the main listener
+	// to requests that carry it (docs/operations.md).
+	MetricsAddr, MetricsToken string
 
 	DB       *store.DB
 	Keys     *seal.Keyring
@@ -106,6 +111,7 @@ type Main struct {
 	stopNetwork     context.CancelFunc
 	networkDone     chan struct{}
 	takedownDone    chan struct{}
+	metricsSrv      *http.Server
 
 	ln     net.Listener
 	public string // PublicURL, or the default derived from the port
@@ -117,17 +123,18 @@ type Main struct {
 // NewMain returns a node with the defaults of `canopy serve`.
 func NewMain(logTo io.Writer) *Main {
 	return &Main{
-		Addr:        "127.0.0.1:8080",
-		DataDir:     "canopy-data",
-		Name:        "canopy",
-		DatabaseURL: os.Getenv("CANOPY_DATABASE_URL"),
-		Logger:      slog.New(slog.NewTextHandler(logTo, nil)),
-		Now:         time.Now,
-		SubmitRate:  60,
-		UrgentSLA:   triage.DefaultUrgentSLA,
-		SLA:         triage.DefaultSLA,
-		SMTP:        mail.Sender{Password: os.Getenv("CANOPY_SMTP_PASSWORD")},
-		RemindAfter: takedown.DefaultRemindAfter, EscalateAfter: takedown.DefaultEscalateAfter,
+		Addr:         "127.0.0.1:8080",
+		DataDir:      "canopy-data",
+		Name:         "canopy",
+		DatabaseURL:  os.Getenv("CANOPY_DATABASE_URL"),
+		Logger:       slog.New(slog.NewTextHandler(logTo, nil)),
+		Now:          time.Now,
+		SubmitRate:   60,
+		UrgentSLA:    triage.DefaultUrgentSLA,
+		SLA:          triage.DefaultSLA,
+		SMTP:         mail.Sender{Password: os.Getenv("CANOPY_SMTP_PASSWORD")},
+		MetricsToken: os.Getenv("CANOPY_METRICS_TOKEN"),
+		RemindAfter:  takedown.DefaultRemindAfter, EscalateAfter: takedown.DefaultEscalateAfter,
 	}
 }
 
@@ -161,6 +168,8 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.EscalateTo, "escalate-to", m.EscalateTo, "mailbox of the law-enforcement liaison told of escalated takedowns")
 	fs.DurationVar(&m.RemindAfter, "remind-after", m.RemindAfter, "how long a host has before a takedown reminder, unless its entry says otherwise")
 	fs.DurationVar(&m.EscalateAfter, "escalate-after", m.EscalateAfter, "how long an address may stay up after its notice before it goes to law enforcement")
+	fs.StringVar(&m.MetricsAddr, "metrics-addr", m.MetricsAddr, "serve Prometheus metrics on this address, such as 127.0.0.1:9464 (no token: keep it private)")
+	fs.StringVar(&m.MetricsToken, "metrics-token", m.MetricsToken, "serve /metrics on the main listener to this bearer token, 32 characters or more (or set CANOPY_METRICS_TOKEN)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -340,8 +349,29 @@ func (m *Main) Run(ctx context.Context) error {
 	mux.HandleFunc("GET /healthz", m.healthz)
 	mux.Handle("/", portal)
 
+	// Operators' metrics: counts and times, never a report.
+	m.Takedown.BaseURL = m.public
+	reg := opsmetrics.NewRegistry(m.Logger)
+	opsmetrics.CollectStore(reg, m.DB)
+	m.Matcher.Observe = opsmetrics.NewMatchMetrics(reg).ObserveMatch
+	if m.MetricsToken != "" {
+		h, err := reg.BearerHandler(m.MetricsToken)
+		if err != nil {
+			return fmt.Errorf("--metrics-token: %w", err)
+		}
+		mux.Handle("GET /metrics", h)
+	}
+	if m.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", m.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		m.metricsSrv = reg.Server()
+		go m.metricsSrv.Serve(mln)
+	}
+
 	m.srv = &http.Server{
-		Handler:           mux,
+		Handler:           opsmetrics.NewHTTPMetrics(reg).Wrap(mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -451,6 +481,10 @@ func (m *Main) Close() error {
 		m.ln.Close() // listening, but Run failed before serving
 	}
 	m.ln = nil
+	if m.metricsSrv != nil {
+		m.metricsSrv.Close()
+		m.metricsSrv = nil
+	}
 	if m.stopNetwork != nil {
 		// Deliveries and routing stop before the database closes; what
 		// they had not finished is still in the outbox and the backlog.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/canopy-org/canopy"
 	"github.com/canopy-org/canopy/internal/match"
@@ -28,6 +29,10 @@ type Matcher struct {
 	bankNum  map[string]uint16 // bank id → number
 	meta     []entryMeta       // by entry id
 	category []string          // category codes, by the number meta uses
+
+	// Observe, when set before the matcher is used, is told how long
+	// each Match took (the operators' match latency).
+	Observe func(time.Duration)
 }
 
 // entryMeta is what a hit needs to say about an entry, in four bytes.
@@ -157,6 +162,10 @@ func (m *Matcher) Len() int { return m.index.Len() }
 // Match finds the banks that hold a hash: by value for exact hashes, and
 // within threshold bits for PDQ (threshold ≤ 0 means the default).
 func (m *Matcher) Match(h canopy.ContentHash, threshold int) []canopy.Hit {
+	if m.Observe != nil {
+		start := time.Now()
+		defer func() { m.Observe(time.Since(start)) }()
+	}
 	if threshold <= 0 {
 		threshold = DefaultThreshold
 	}
