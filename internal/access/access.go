@@ -37,6 +37,7 @@ const (
 	ServiceManage  Permission = "service.manage"  // maintain the directory of support services
 	ReportTakedown Permission = "report.takedown" // send a report's takedown notices and record what became of its addresses
 	HostManage     Permission = "host.manage"     // maintain the list of hosts that take notices
+	IndicatorsView Permission = "indicators.view" // read the indicators dashboard: counts and times, never a report
 )
 
 // Rule is one row of the matrix.
@@ -70,6 +71,7 @@ var Matrix = []Rule{
 	{ReportRefer, "Choose a report's jurisdiction, refer it abroad, and answer referrals from abroad", []canopy.Role{analyst, supervisor, liaison}},
 	{ReportTakedown, "Send a report's takedown notices and record what became of its addresses", []canopy.Role{analyst, supervisor}},
 	{HostManage, "Maintain the list of hosts that take takedown notices, import and export it", []canopy.Role{admin, supervisor}},
+	{IndicatorsView, "Read the indicators dashboard and compare with other countries (counts and times, never a report)", canopy.Roles},
 	{AccountManage, "Create, change and disable staff accounts", []canopy.Role{admin}},
 	{PeerManage, "Add, change, suspend and remove peer nodes, routing rules and bank subscriptions", []canopy.Role{admin}},
 	{CaseManage, "Open and work on support cases: needs, service referrals, safety plans, check-ins, consent (each opening is audited)", []canopy.Role{caseworker}},

@@ -448,6 +448,7 @@ var routes = []route{
 		return request{path: "/staff/takedown/hosts/hoster-fr", form: tdHostForm()}
 	}},
 	{method: "GET", pattern: "/staff/takedown/scores", perm: access.ReportTakedown, prep: fixed("/staff/takedown/scores"), want: alsoFor(access.HostManage)},
+	{method: "GET", pattern: "/staff/dashboard", perm: access.IndicatorsView, prep: fixed("/staff/dashboard")},
 
 	// The sign-in pages: a signed-in member is sent home from them.
 	{method: "GET", pattern: "/staff/login", prep: fixed("/staff/login"), want: signedInHome(http.StatusOK)},

@@ -199,6 +199,7 @@ func nav(a *canopy.Account, current string) []navLink {
 	add("/staff/cases/holds", "Legal holds", access.CaseHold, func(c string) bool { return strings.HasPrefix(c, "/staff/cases/holds") })
 	add("/staff/services", "Services", access.ServiceManage, func(c string) bool { return strings.HasPrefix(c, "/staff/services") })
 	add("/staff/accounts", "Accounts", access.AccountManage, func(c string) bool { return strings.HasPrefix(c, "/staff/accounts") })
+	add("/staff/dashboard", "Indicators", access.IndicatorsView, func(c string) bool { return strings.HasPrefix(c, "/staff/dashboard") })
 	add("/staff/network", "Network", access.PeerManage, func(c string) bool { return strings.HasPrefix(c, "/staff/network") })
 	add("/staff/audit", "Audit log", access.AuditRead, func(c string) bool { return strings.HasPrefix(c, "/staff/audit") })
 	add("/staff/account", "My account", access.OwnAccount, func(c string) bool { return c == "/staff/account" || strings.HasPrefix(c, "/staff/account/") })

@@ -15,6 +15,7 @@ import (
 	"github.com/canopy-org/canopy"
 	"github.com/canopy-org/canopy/internal/access"
 	"github.com/canopy-org/canopy/internal/audit"
+	"github.com/canopy-org/canopy/internal/indicators"
 	"github.com/canopy-org/canopy/internal/intake"
 	"github.com/canopy-org/canopy/internal/staff/stafftest"
 	"github.com/canopy-org/canopy/internal/store"
@@ -592,4 +593,11 @@ func TestBrowserTakedown(t *testing.T) {
 
 	must(chromedp.Navigate(origin+"/staff/takedown/scores"), chromedp.WaitVisible(chromedp.CSS("#scores-caption")))
 	check("scorecard")
+
+	// The indicators dashboard, with the notices just sent counted.
+	if _, err := (&indicators.Roller{DB: e.srv.support.DB, GapWait: -1}).CatchUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	must(chromedp.Navigate(origin+"/staff/dashboard"), chromedp.WaitVisible(chromedp.CSS("#first_look-caption")))
+	check("indicators")
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/canopy-org/canopy/internal/access"
 	"github.com/canopy-org/canopy/internal/audit"
 	"github.com/canopy-org/canopy/internal/federation"
+	"github.com/canopy-org/canopy/internal/indicators"
 	"github.com/canopy-org/canopy/internal/staff"
 	"github.com/canopy-org/canopy/internal/support"
 	"github.com/canopy-org/canopy/internal/takedown"
@@ -46,6 +47,9 @@ type Config struct {
 	// Takedown is notice and takedown: hosts, notices and their
 	// addresses. Required.
 	Takedown *takedown.Service
+	// Indicators is the dashboard's figures; nil for one over the
+	// support service's database.
+	Indicators *indicators.Service
 }
 
 // maxBody bounds every POST: the longest form is an assessment or a
@@ -61,22 +65,23 @@ const (
 )
 
 type server struct {
-	staff    *staff.Service
-	triage   *triage.Service
-	audit    *audit.Log
-	network  *federation.Service
-	support  *support.Service
-	takedown *takedown.Service
-	log      *slog.Logger
-	now      func() time.Time
-	secure   bool
-	rp       staff.RelyingParty
-	nodeName string
-	key      []byte // form-token MAC key
-	pages    *pages
-	assets   *assets.Set
-	handler  http.Handler
-	patterns []string // every route, for the permission test
+	staff      *staff.Service
+	triage     *triage.Service
+	audit      *audit.Log
+	network    *federation.Service
+	support    *support.Service
+	takedown   *takedown.Service
+	indicators *indicators.Service
+	log        *slog.Logger
+	now        func() time.Time
+	secure     bool
+	rp         staff.RelyingParty
+	nodeName   string
+	key        []byte // form-token MAC key
+	pages      *pages
+	assets     *assets.Set
+	handler    http.Handler
+	patterns   []string // every route, for the permission test
 
 	// setUp is true once the node has an account; it never goes back.
 	setUp atomic.Bool
@@ -93,18 +98,19 @@ func newServer(cfg Config) (*server, error) {
 		return nil, errors.New("workspace: Config.Staff, Triage, Audit, Network, Support and Takedown are required")
 	}
 	s := &server{
-		staff:    cfg.Staff,
-		triage:   cfg.Triage,
-		audit:    cfg.Audit,
-		network:  cfg.Network,
-		support:  cfg.Support,
-		takedown: cfg.Takedown,
-		log:      cfg.Logger,
-		now:      cfg.Now,
-		secure:   cfg.Secure,
-		rp:       cfg.RP,
-		nodeName: cfg.NodeName,
-		key:      make([]byte, 32),
+		staff:      cfg.Staff,
+		triage:     cfg.Triage,
+		audit:      cfg.Audit,
+		network:    cfg.Network,
+		support:    cfg.Support,
+		takedown:   cfg.Takedown,
+		indicators: cfg.Indicators,
+		log:        cfg.Logger,
+		now:        cfg.Now,
+		secure:     cfg.Secure,
+		rp:         cfg.RP,
+		nodeName:   cfg.NodeName,
+		key:        make([]byte, 32),
 	}
 	rand.Read(s.key)
 	if s.log == nil {
@@ -112,6 +118,9 @@ func newServer(cfg Config) (*server, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.indicators == nil {
+		s.indicators = &indicators.Service{DB: cfg.Support.DB, Now: s.now}
 	}
 	var err error
 	if s.assets, err = assets.Load(staticFiles, "static", "/staff/static/"); err != nil {
@@ -175,9 +184,10 @@ func newServer(cfg Config) (*server, error) {
 	handle("POST /staff/network/routes/{jurisdiction}/remove", s.post(s.signedIn(s.removeRoute)))
 	handle("POST /staff/network/subscriptions", s.post(s.signedIn(s.subscribe)))
 
-	s.serviceRoutes(handle)  // services.go: the support directory
-	s.caseRoutes(handle)     // cases.go: support cases, safety plans, check-ins, consent
-	s.takedownRoutes(handle) // takedown.go: notices, the board, hosts and their scorecard
+	s.serviceRoutes(handle)                                 // services.go: the support directory
+	s.caseRoutes(handle)                                    // cases.go: support cases, safety plans, check-ins, consent
+	s.takedownRoutes(handle)                                // takedown.go: notices, the board, hosts and their scorecard
+	handle("GET /staff/dashboard", s.signedIn(s.dashboard)) // dashboard.go: the indicators
 
 	handle("GET /staff/account", s.signedIn(s.ownAccount))
 	handle("POST /staff/account/sessions/revoke", s.post(s.signedIn(s.revokeOwnSession)))
