@@ -1,6 +1,7 @@
 package indicators
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,7 +41,14 @@ func (v Value) String() string {
 // MarshalJSON writes a number, or the mark as a string.
 func (v Value) MarshalJSON() ([]byte, error) {
 	if v.Mark != "" {
-		return json.Marshal(v.Mark)
+		// Written as the page shows it: "<10", not "\u003c10".
+		var b bytes.Buffer
+		e := json.NewEncoder(&b)
+		e.SetEscapeHTML(false)
+		if err := e.Encode(v.Mark); err != nil {
+			return nil, err
+		}
+		return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 	}
 	return []byte(strconv.FormatInt(v.N, 10)), nil
 }
