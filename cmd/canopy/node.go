@@ -331,7 +331,11 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.public = public.String()
 	secure := public.Scheme == "https"
-	portal, err := web.New(web.Config{Intake: m.Intake, Support: m.Support, Logger: m.Logger, RateLimit: m.limiter(), Secure: secure, LeaveURL: m.LeaveURL})
+	portal, err := web.New(web.Config{Intake: m.Intake, Support: m.Support, Logger: m.Logger, RateLimit: m.limiter(), Secure: secure, LeaveURL: m.LeaveURL,
+		Indicators: func(ctx context.Context, from, to string) (*indicators.Publication, error) {
+			return indicators.Publish(ctx, m.DB, m.Name, m.Jurisdictions, from, to, m.Now(), 10)
+		},
+		PeerIndicators: m.Network.PeerIndicators})
 	if err != nil {
 		return err
 	}
@@ -389,8 +393,10 @@ func (m *Main) Run(ctx context.Context) error {
 	go func() { defer close(m.networkDone); m.Network.Run(nctx) }()
 	m.takedownDone = make(chan struct{})
 	go func() { defer close(m.takedownDone); m.Takedown.Run(nctx) }()
-	// The indicators' rollups follow the timelines a few seconds behind.
+	// The indicators' rollups follow the timelines a few seconds behind,
+	// and peers get the node's publication once a day.
 	go m.Roller.Run(cctx, 2*time.Second)
+	go m.shareIndicators(nctx, 24*time.Hour)
 	// Consents expire by the clock: the sweep tells peers, as a
 	// withdrawal does. It stops with the checkpoints.
 	go m.Support.SweepEvery(cctx, time.Minute, m.Logger)
@@ -532,3 +538,29 @@ func version() string {
 }
 
 func gomaxprocs() int { return runtime.GOMAXPROCS(0) }
+
+// shareIndicators sends peers the node's published indicators (this year
+// and the last, protected as the public page is) a minute after start
+// and then every interval, so each can show the jurisdictions side by
+// side.
+func (m *Main) shareIndicators(ctx context.Context, interval time.Duration) {
+	t := time.NewTimer(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := m.Now().UTC()
+		from, to := fmt.Sprintf("%d-01", now.Year()-1), now.Format("2006-01")
+		pub, err := indicators.Publish(ctx, m.DB, m.Name, m.Jurisdictions, from, to, now, 10)
+		if err == nil {
+			_, err = m.Network.ShareIndicators(ctx, pub)
+		}
+		if err != nil && ctx.Err() == nil {
+			m.Logger.Error("indicators: share with peers", "err", err)
+		}
+		t.Reset(interval)
+	}
+}

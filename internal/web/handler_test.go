@@ -385,7 +385,7 @@ func allPages(t *testing.T, e *env) map[string]string {
 	for _, lang := range canopy.Languages {
 		b := e.browser()
 		for _, path := range []string{"/", "/followup", "/safety", "/missing", "/help", "/info/after-report", "/info/rights", "/info/consent",
-			"/help?country=", "/help?country=DE", "/help?country=XX&age=x"} {
+			"/help?country=", "/help?country=DE", "/help?country=XX&age=x", "/transparency", "/transparency?year=2025", "/transparency?year=1999"} {
 			sep := "?"
 			if strings.Contains(path, "?") {
 				sep = "&"
@@ -409,7 +409,7 @@ func allPages(t *testing.T, e *env) map[string]string {
 
 func TestPagesReferenceNoOtherHost(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := newEnv(t, withFigures)
 	attr := regexp.MustCompile(`(?i)\s(src|href|action|srcset|formaction|data|poster)\s*=\s*"([^"]*)"`)
 	leave := regexp.MustCompile(`<a class="leave" id="leave" href="([^"]*)" rel="noreferrer">`)
 	reach := regexp.MustCompile(`(?s)<ul class="reach"[^>]*>.*?</ul>`)
@@ -451,7 +451,7 @@ func TestPagesReferenceNoOtherHost(t *testing.T) {
 
 func TestPagesHaveNoInlineCodeAndNoFileInput(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := newEnv(t, withFigures)
 	bad := map[string]*regexp.Regexp{
 		"file input":     regexp.MustCompile(`(?i)type\s*=\s*"?file`),
 		"style attr":     regexp.MustCompile(`(?i)\sstyle\s*=`),
@@ -478,7 +478,7 @@ func TestPagesHaveNoInlineCodeAndNoFileInput(t *testing.T) {
 
 func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := newEnv(t, withFigures)
 	b := e.browser()
 	b.get("/")
 	want := map[string]string{
@@ -505,7 +505,8 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 		}
 	}
 	for _, path := range []string{"/", "/followup", "/safety", "/nope", "/report", "/static/nope.css", "/help", "/help?country=FR&need=legal",
-		"/help?country=XX", "/info/after-report", "/info/rights", "/info/consent"} {
+		"/help?country=XX", "/info/after-report", "/info/rights", "/info/consent", "/transparency", "/transparency?year=x",
+		"/transparency/2026.csv", "/transparency/2026.json", "/transparency/1999.csv"} {
 		resp, _ := b.get(path)
 		check("GET "+path, resp, true)
 	}
@@ -804,7 +805,7 @@ var (
 
 func TestAccessibleStructure(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := newEnv(t, withFigures)
 	for name, body := range allPages(t, e) {
 		for _, landmark := range []string{"<header", "<main id=\"main\"", "<footer", `<a class="skip" href="#main">`} {
 			if !strings.Contains(body, landmark) {

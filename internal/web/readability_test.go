@@ -48,7 +48,7 @@ func technicalKey(key string) bool {
 // A new key under these prefixes is child-facing unless it is listed as
 // technical.
 func childFacing(key string) bool {
-	for _, p := range []string{"portal.", "category.", "flag.", "reporter.", "status.", "error.", "help.", "info."} {
+	for _, p := range []string{"portal.", "category.", "flag.", "reporter.", "status.", "error.", "help.", "info.", "transparency."} {
 		if strings.HasPrefix(key, p) {
 			return !technicalKey(key) && !notProse(key)
 		}
@@ -60,7 +60,8 @@ func childFacing(key string) bool {
 // a language's own name.
 func notProse(key string) bool {
 	return key == "portal.date" || key == "portal.lang.self" || strings.HasPrefix(key, "portal.month.") ||
-		key == "help.list.sep" || key == "help.result.where"
+		key == "help.list.sep" || key == "help.result.where" ||
+		strings.HasPrefix(key, "transparency.fmt.") || strings.HasPrefix(key, "transparency.period.")
 }
 
 var (
@@ -365,6 +366,45 @@ func TestRetiredTerms(t *testing.T) {
 					t.Errorf("%s %s uses %q, retired by the Luxembourg Guidelines", lang, k, term)
 				}
 			}
+		}
+	}
+}
+
+// TestReadabilityOfTransparency holds the public figures' page to the
+// portal's level: the people it is for, children and parents among
+// them, read why numbers are hidden and what each figure counts before
+// any figure. The intro and the legend together, and every indicator's
+// definition, score grade 6 or lower overall, and no message of eight
+// words or more above 9.
+func TestReadabilityOfTransparency(t *testing.T) {
+	en := i18n.Get("en")
+	var intro, defs [3]int
+	n := 0
+	for _, k := range en.Keys() {
+		if !childFacing(k) || !strings.HasPrefix(k, "transparency.") {
+			continue
+		}
+		n++
+		w, s, y := textStats(en.T(k))
+		if g := fleschKincaid(w, s, y); w >= minWordsForMessageGrade && g > maxGradeMessage {
+			t.Errorf("%s scores grade %.1f (over %.0f): %q", k, g, maxGradeMessage, en.T(k))
+		}
+		switch {
+		case k == "transparency.lead", strings.HasPrefix(k, "transparency.intro."), strings.HasPrefix(k, "transparency.hidden."),
+			strings.HasPrefix(k, "transparency.legend."):
+			intro = [3]int{intro[0] + w, intro[1] + s, intro[2] + y}
+		case strings.HasPrefix(k, "transparency.ind.") && strings.HasSuffix(k, ".def"):
+			defs = [3]int{defs[0] + w, defs[1] + s, defs[2] + y}
+		}
+	}
+	if n < 60 || intro[0] < 150 || defs[0] < 150 {
+		t.Fatalf("only %d messages (%d words of intro, %d of definitions)", n, intro[0], defs[0])
+	}
+	for name, c := range map[string][3]int{"the intro and legend": intro, "the definitions": defs} {
+		g := fleschKincaid(c[0], c[1], c[2])
+		t.Logf("%s: %d words, Flesch–Kincaid grade %.2f", name, c[0], g)
+		if g > maxGradeOverall {
+			t.Errorf("%s score grade %.2f, over %.0f", name, g, maxGradeOverall)
 		}
 	}
 }

@@ -18,7 +18,7 @@ var staticFiles embed.FS
 
 // pageNames are the templates a response can render; each defines
 // "content" inside layout.html.
-var pageNames = []string{"form", "receipt", "followup", "status", "safety", "message", "help", "info"}
+var pageNames = []string{"form", "receipt", "followup", "status", "safety", "message", "help", "info", "transparency"}
 
 type pages struct{ t map[string]*template.Template }
 
@@ -49,9 +49,11 @@ type page struct {
 	Langs []langLink
 	Leave string
 	CSS   string
-	JS    string
-	Icon  string
-	CSRF  string // empty on pages without a form
+	// PageCSS is a stylesheet of the page's own, after CSS.
+	PageCSS string
+	JS      string
+	Icon    string
+	CSRF    string // empty on pages without a form
 
 	Banner string // a translated problem to show at the top, with role=alert
 	Kept   bool   // the banner adds that the answers are still on the page
@@ -81,6 +83,9 @@ type page struct {
 	// "Find help" and the information pages.
 	Help *helpView
 	Info *infoView
+
+	// The transparency page.
+	Transparency *transparencyView
 }
 
 // T returns the message for key in the page's language.

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"net/http"
@@ -14,14 +15,16 @@ import (
 	"time"
 
 	"github.com/canopy-org/canopy"
+	"github.com/canopy-org/canopy/internal/federation"
 	"github.com/canopy-org/canopy/internal/i18n"
+	"github.com/canopy-org/canopy/internal/indicators"
 	"github.com/canopy-org/canopy/internal/intake"
 	"github.com/canopy-org/canopy/internal/support"
 )
 
 // A key missing from every catalog renders as the key itself; these are
 // the shapes a raw key takes on a page.
-var rawKeyRE = regexp.MustCompile(`\b(?:portal|category|error|flag|reporter|status|help|info)\.[a-z0-9_]+(?:\.[a-z0-9_]+)*`)
+var rawKeyRE = regexp.MustCompile(`\b(?:portal|category|error|flag|reporter|status|help|info|transparency)\.[a-z0-9_]+(?:\.[a-z0-9_]+)*`)
 
 // renderAll renders every template, in every state it can be in, in lang.
 func renderAll(t *testing.T, lang string) map[string]string {
@@ -159,6 +162,37 @@ func renderAll(t *testing.T, lang string) map[string]string {
 			return p
 		})
 	}
+	// The figures: a past year with every mark and every kind of peer, this
+	// year so far, none at all, and a year that has none.
+	peers, _ := samplePeers(context.Background())
+	for _, c := range []struct {
+		name     string
+		status   int
+		year     int
+		soFar    bool
+		pub      *indicators.Publication
+		peers    []federation.PeerPublication
+		banner   string
+		unreadOK bool
+	}{
+		{"transparency 2025", 200, 2025, false, samplePublication("2025-01", "2025-12"), peers, "", false},
+		{"transparency so far", 200, 2026, true, samplePublication("2026-01", "2026-03"), peers, "", false},
+		{"transparency without figures", 200, 2026, true, nil, nil, "", false},
+		{"transparency peers unread", 503, 2026, true, nil, nil, "transparency.error.unavailable", true},
+		{"transparency wrong year", 404, 2026, true, samplePublication("2026-01", "2026-03"), nil, "transparency.error.year", false},
+	} {
+		do(c.name, c.status, func(w http.ResponseWriter, r *http.Request) *page {
+			p := s.newPage(w, r, lang, "transparency", "/transparency", "transparency.title")
+			_, _, months := period(c.year, time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC))
+			p.Transparency = newTransparencyView(p.cat, c.pub, c.peers, c.year, c.soFar, months)
+			p.Transparency.Network.Unavailable = c.unreadOK
+			p.Transparency.Years = []yearLink{{2026, "/transparency?lang=" + lang, c.soFar}, {2025, "/transparency?year=2025&lang=" + lang, !c.soFar}}
+			if c.banner != "" {
+				p.Banner = p.T(c.banner)
+			}
+			return p
+		})
+	}
 	for _, m := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12} {
 		out["date "+strconv.Itoa(m)] = date(i18n.Get(lang), time.Date(2026, time.Month(m), 1, 0, 0, 0, 0, time.UTC))
 	}
@@ -230,7 +264,7 @@ func TestTemplatesHaveNoLiteralText(t *testing.T) {
 	}
 }
 
-// TestStylesMirror: the stylesheet uses logical properties only, so the
+// TestStylesMirror: the stylesheets use logical properties only, so the
 // Arabic layout is the English one mirrored without a second stylesheet.
 func TestStylesMirror(t *testing.T) {
 	css := readStatic(t, "style.css")
@@ -251,6 +285,15 @@ func TestStylesMirror(t *testing.T) {
 	}
 	if strings.Contains(css, "@import") || strings.Contains(css, "url(") || strings.Contains(css, "@font-face") {
 		t.Error("style.css loads something")
+	}
+	// The transparency page's own stylesheet mirrors too.
+	figures := readStatic(t, "figures.css")
+	for _, m := range physical.FindAllString(figures, -1) {
+		t.Errorf("figures.css uses a physical direction: %q", strings.TrimSpace(m))
+	}
+	if strings.Contains(figures, "@import") || strings.Contains(figures, "url(") || strings.Contains(figures, "@font-face") ||
+		!strings.Contains(figures, "min-block-size: 44px") {
+		t.Error("figures.css loads something, or its links are small targets")
 	}
 }
 

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"log/slog"
@@ -8,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/canopy-org/canopy/internal/federation"
+	"github.com/canopy-org/canopy/internal/indicators"
 	"github.com/canopy-org/canopy/internal/intake"
 	"github.com/canopy-org/canopy/internal/limit"
 	"github.com/canopy-org/canopy/internal/support"
@@ -39,6 +42,14 @@ type Config struct {
 	// made at start-up, so forms open across a restart are asked to be
 	// sent again (their answers kept).
 	SessionKey []byte
+	// Indicators publishes the node's indicators over months [from, to]
+	// (YYYY-MM), protected by disclosure control, for the transparency
+	// page and the yearly report. When nil the page says the figures are
+	// not available yet.
+	Indicators func(ctx context.Context, from, to string) (*indicators.Publication, error)
+	// PeerIndicators returns what peers last shared of theirs, for the
+	// page's side-by-side view. When nil no peer has shared.
+	PeerIndicators func(ctx context.Context) ([]federation.PeerPublication, error)
 }
 
 // DefaultLeaveURL is a page nobody would remark on in a browser's history.
@@ -59,6 +70,7 @@ type server struct {
 	limiter  *limit.Limiter
 	leaveURL string
 	key      []byte // session MAC key
+	figures  *figures
 	pages    *pages
 	assets   *assets.Set
 	handler  http.Handler
@@ -101,6 +113,7 @@ func newServer(cfg Config) (*server, error) {
 	if s.leaveURL == "" {
 		s.leaveURL = DefaultLeaveURL
 	}
+	s.figures = newFigures(cfg.Indicators, cfg.PeerIndicators, s.now)
 	if len(s.key) == 0 {
 		s.key = make([]byte, 32)
 		rand.Read(s.key)
@@ -124,6 +137,8 @@ func newServer(cfg Config) (*server, error) {
 	mux.HandleFunc("POST /followup/message", s.post(s.followupMessage))
 	mux.HandleFunc("GET /safety", s.safety)
 	mux.HandleFunc("GET /help", s.help)
+	mux.HandleFunc("GET /transparency", s.transparency)
+	mux.HandleFunc("GET /transparency/{file}", s.transparencyFile)
 	for _, p := range infoPages {
 		mux.HandleFunc("GET "+p.Path, s.info(p))
 	}
