@@ -138,6 +138,9 @@ type Takedown struct {
 	// RemovedBy says who confirmed the removal: "host:<id>" (through the
 	// API) or "staff:<id>".
 	RemovedBy string
+	// Reason is why the host refused, in its words; sealed at rest with
+	// the report's key, like the address.
+	Reason string
 }
 
 // Open reports whether the address is still up as far as the node knows.

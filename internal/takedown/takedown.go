@@ -408,6 +408,13 @@ func (s *Service) plan(ctx context.Context, id string, placed []Placement, dk *s
 				}
 				t.URL = string(u)
 				noticed[t.URL] = true
+				if it.SealedReason != nil {
+					r, err := dk.Open(it.SealedReason, reasonContext(id, it.ID))
+					if err != nil {
+						return nil, fmt.Errorf("takedown: open a refusal of %s: %w", id, err)
+					}
+					t.Reason = string(r)
+				}
 			}
 			v.Items = append(v.Items, t)
 		}

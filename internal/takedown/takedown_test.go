@@ -610,3 +610,35 @@ func TestScores(t *testing.T) {
 		t.Errorf("g scored %+v", g)
 	}
 }
+
+// TestRefusalReason: a host's reason for refusing is kept sealed with the
+// report's key and shown with the address.
+func TestRefusalReason(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		ctx := context.Background()
+		id := e.report()
+		if err := e.svc.PrepareAssessed(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Send(ctx, analyst, id); err != nil {
+			t.Fatal(err)
+		}
+		e.tick()
+		_, it := item(e.plan(id), "social")
+		const reason = "Under legal review-secret"
+		if _, err := e.svc.Confirm(ctx, e.key, it.ID, takedown.Confirmation{Status: canopy.TakedownRefused, Reason: reason}); err != nil {
+			t.Fatal(err)
+		}
+		if _, it = item(e.plan(id), "social"); it.Status != canopy.TakedownRefused || it.Reason != reason {
+			t.Fatalf("after the refusal: %+v", it)
+		}
+		sealed, err := db.Takedown(ctx, it.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sealed.SealedReason) == 0 || strings.Contains(string(sealed.SealedReason), "secret") {
+			t.Fatalf("the reason is not sealed: %q", sealed.SealedReason)
+		}
+	})
+}

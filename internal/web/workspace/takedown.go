@@ -228,8 +228,8 @@ type noticeBox struct {
 // is opened.
 type addressRow struct {
 	canopy.Takedown
-	N   int
-	url string
+	N           int
+	url, reason string
 	// What may be recorded of it now.
 	Acknowledge, Remove, Refuse bool
 }
@@ -253,6 +253,7 @@ func (t *takedownPanel) reveal() {
 	for i := range t.Notices {
 		for j := range t.Notices[i].Items {
 			t.Notices[i].Items[j].URL = t.Notices[i].Items[j].url
+			t.Notices[i].Items[j].Reason = t.Notices[i].Items[j].reason
 		}
 	}
 	for _, rows := range [][]placeRow{t.Unplaced, t.Abroad} {
@@ -291,8 +292,8 @@ func (s *server) loadTakedown(ctx context.Context, v *reportView, who *canopy.Ac
 			t.Send++
 		}
 		for i, it := range n.Items {
-			row := addressRow{Takedown: it, N: i + 1, url: it.URL}
-			row.URL = ""
+			row := addressRow{Takedown: it, N: i + 1, url: it.URL, reason: it.Reason}
+			row.URL, row.Reason = "", "" // shown once the report is opened, as its content is
 			if it.Open() {
 				box.Open++
 			}
