@@ -417,3 +417,13 @@ const KindHost Kind = "host"
 // Platform is the actor for a platform calling the API with its key, by
 // its platform id.
 func Platform(platformID string) Actor { return Actor("platform:" + platformID) }
+
+// Actions returns every action Append accepts, sorted, for filters.
+func Actions() []Action {
+	out := make([]Action, 0, len(actions))
+	for a := range actions {
+		out = append(out, a)
+	}
+	slices.Sort(out)
+	return out
+}

@@ -23,15 +23,9 @@ const (
 	auditScanMax = 100_000
 )
 
-// auditActions are the actions the filter offers, in the log's order.
-var auditActions = []audit.Action{
-	audit.ActionLogin, audit.ActionLoginFailed, audit.ActionLogout, audit.ActionPermissionDenied,
-	audit.ActionReportCreate, audit.ActionReportView, audit.ActionReportMessage, audit.ActionReportAssess,
-	audit.ActionReportRefer, audit.ActionReportDestroy, audit.ActionAccountCreate, audit.ActionAccountUpdate,
-	audit.ActionAuditVerify, audit.ActionBankCreate, audit.ActionBankChange, audit.ActionPlatformCreate, audit.ActionAPIKeyCreate,
-	audit.ActionAPIKeyRevoke, audit.ActionPeerAdd, audit.ActionPeerUpdate, audit.ActionRouteSet, audit.ActionReportRoute,
-	audit.ActionReferralReceive, audit.ActionReferralStatus, audit.ActionMessageRefused, audit.ActionBankSubscribe,
-}
+// auditActions are the actions the filter offers: every action the log
+// takes, by name.
+var auditActions = audit.Actions()
 
 type auditView struct {
 	Entries  []auditRow

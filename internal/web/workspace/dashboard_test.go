@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/canopy-org/canopy"
+	"github.com/canopy-org/canopy/internal/audit"
 	"github.com/canopy-org/canopy/internal/indicators"
 )
 
@@ -53,4 +54,17 @@ func TestDashboard(t *testing.T) {
 	}
 	resp, body = b.get("/staff/dashboard?from=" + month + "&to=2001-01")
 	mustStatus(t, "months in the wrong order", resp, body, http.StatusUnprocessableEntity)
+}
+
+// TestEveryActionNamed: the audit page names every action the log takes,
+// and offers each in its filter.
+func TestEveryActionNamed(t *testing.T) {
+	for _, a := range audit.Actions() {
+		if actionNames[string(a)] == "" {
+			t.Errorf("audit action %q has no name", a)
+		}
+	}
+	if len(auditActions) != len(audit.Actions()) {
+		t.Errorf("the filter offers %d actions of %d", len(auditActions), len(audit.Actions()))
+	}
 }

@@ -212,6 +212,8 @@ var actionNames = map[string]string{
 	"takedown.update":    "Takedown step recorded",
 	"takedown.escalate":  "Takedown escalated to law enforcement",
 	"host.change":        "Takedown host list changed",
+	"referral.withdrawn": "A peer told to remove a child's details, or told this node",
+	"indicators.share":   "Indicators shared with peers, or received from one",
 }
 
 // shareNames say what each field of a data-sharing profile sends.
