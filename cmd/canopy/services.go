@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/canopy-org/canopy"
@@ -34,21 +33,7 @@ func runServices(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return flag.ErrHelp
 	}
 	verb := args[0]
-	// The file may come before the flags, as an operator types it, after
-	// them or between them: every flag of these commands takes a value.
-	var files, flags []string
-	for rest := args[1:]; len(rest) > 0; rest = rest[1:] {
-		a := rest[0]
-		switch {
-		case !strings.HasPrefix(a, "-") || a == "-":
-			files = append(files, a)
-		case strings.Contains(a, "=") || len(rest) == 1:
-			flags = append(flags, a)
-		default:
-			flags = append(flags, a, rest[1])
-			rest = rest[1:]
-		}
-	}
+	files, flags := splitFileArgs(args[1:])
 	if len(files) > 1 || (verb == "import" && len(files) == 0) {
 		fmt.Fprint(stderr, servicesUsage)
 		return flag.ErrHelp
@@ -78,16 +63,7 @@ func importServices(ctx context.Context, m *Main, path string, stdout, stderr io
 	defer f.Close()
 	res, err := m.Support.ImportDirectory(ctx, audit.System, f)
 	if res != nil && len(res.Errors) > 0 {
-		for _, e := range res.Errors {
-			where := e.Field
-			if where != "" {
-				where += ": "
-			}
-			fmt.Fprintf(stderr, "%s:%d: %s%s%s\n", path, e.Line, where, e.Key, argList(e.Args))
-		}
-		if res.More {
-			fmt.Fprintf(stderr, "%s: more problems after these; fix them and import again\n", path)
-		}
+		printLineErrors(stderr, path, res.Errors, res.More)
 		return fmt.Errorf("%s: nothing was imported: %d problems", path, len(res.Errors))
 	}
 	if err != nil {
@@ -115,23 +91,7 @@ func argList(args []any) string {
 // exportServices writes the directory to path through a temporary file,
 // so a failed export never leaves half a file where a good one was.
 func exportServices(ctx context.Context, m *Main, path string, stdout io.Writer) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := m.Support.ExportDirectory(ctx, tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := writeFileAtomically(path, func(w io.Writer) error { return m.Support.ExportDirectory(ctx, w) }); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", path)
