@@ -19,25 +19,26 @@ type Permission string
 
 // Permissions. Each names one action on one kind of thing.
 const (
-	QueueView      Permission = "queue.view"      // see the triage queue: categories, flags, ages, clocks
-	ReportView     Permission = "report.view"     // see a report's triage fields and timeline
-	ReportOpen     Permission = "report.open"     // open a report's sensitive content (audited)
-	ReportClaim    Permission = "report.claim"    // take a report to work on
-	ReportAssess   Permission = "report.assess"   // record an assessment and an outcome
-	ReportReview   Permission = "report.review"   // review, confirm or reopen another's decision
-	ReportMerge    Permission = "report.merge"    // merge duplicate reports
-	ReportMessage  Permission = "report.message"  // write to an anonymous reporter
-	AccountManage  Permission = "account.manage"  // create, change and disable staff accounts
-	AuditRead      Permission = "audit.read"      // read the audit log and who opened what
-	OwnAccount     Permission = "account.own"     // manage one's own second factors and sessions
-	ReportRefer    Permission = "report.refer"    // choose a report's jurisdiction, refer it to a peer, answer a peer's referral
-	PeerManage     Permission = "peer.manage"     // add, change, suspend and remove peer nodes and routing rules
-	CaseManage     Permission = "case.manage"     // open, read and work on support cases (each opening is audited)
-	CaseHold       Permission = "case.hold"       // place and lift legal holds on support cases
-	ServiceManage  Permission = "service.manage"  // maintain the directory of support services
-	ReportTakedown Permission = "report.takedown" // send a report's takedown notices and record what became of its addresses
-	HostManage     Permission = "host.manage"     // maintain the list of hosts that take notices
-	IndicatorsView Permission = "indicators.view" // read the indicators dashboard: counts and times, never a report
+	QueueView           Permission = "queue.view"           // see the triage queue: categories, flags, ages, clocks
+	ReportView          Permission = "report.view"          // see a report's triage fields and timeline
+	ReportOpen          Permission = "report.open"          // open a report's sensitive content (audited)
+	ReportClaim         Permission = "report.claim"         // take a report to work on
+	ReportAssess        Permission = "report.assess"        // record an assessment and an outcome
+	ReportReview        Permission = "report.review"        // review, confirm or reopen another's decision
+	ReportMerge         Permission = "report.merge"         // merge duplicate reports
+	ReportMessage       Permission = "report.message"       // write to an anonymous reporter
+	AccountManage       Permission = "account.manage"       // create, change and disable staff accounts
+	AuditRead           Permission = "audit.read"           // read the audit log and who opened what
+	OwnAccount          Permission = "account.own"          // manage one's own second factors and sessions
+	ReportRefer         Permission = "report.refer"         // choose a report's jurisdiction, refer it to a peer, answer a peer's referral
+	PeerManage          Permission = "peer.manage"          // add, change, suspend and remove peer nodes and routing rules
+	CaseManage          Permission = "case.manage"          // open, read and work on support cases (each opening is audited)
+	CaseHold            Permission = "case.hold"            // place and lift legal holds on support cases
+	ServiceManage       Permission = "service.manage"       // maintain the directory of support services
+	ReportTakedown      Permission = "report.takedown"      // send a report's takedown notices and record what became of its addresses
+	HostManage          Permission = "host.manage"          // maintain the list of hosts that take notices
+	IndicatorsView      Permission = "indicators.view"      // read the indicators dashboard: counts and times, never a report
+	InvestigationManage Permission = "investigation.manage" // open investigations, add and read evidence (each access is in its chain of custody)
 )
 
 // Rule is one row of the matrix.
@@ -72,6 +73,7 @@ var Matrix = []Rule{
 	{ReportTakedown, "Send a report's takedown notices and record what became of its addresses", []canopy.Role{analyst, supervisor}},
 	{HostManage, "Maintain the list of hosts that take takedown notices, import and export it", []canopy.Role{admin, supervisor}},
 	{IndicatorsView, "Read the indicators dashboard and compare with other countries (counts and times, never a report)", canopy.Roles},
+	{InvestigationManage, "Open investigations and add, read, verify and destroy their evidence (each access is in the item's chain of custody)", []canopy.Role{analyst, supervisor, liaison}},
 	{AccountManage, "Create, change and disable staff accounts", []canopy.Role{admin}},
 	{PeerManage, "Add, change, suspend and remove peer nodes, routing rules and bank subscriptions", []canopy.Role{admin}},
 	{CaseManage, "Open and work on support cases: needs, service referrals, safety plans, check-ins, consent (each opening is audited)", []canopy.Role{caseworker}},

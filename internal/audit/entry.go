@@ -395,24 +395,32 @@ func scan(data []byte) (index, at int64, ok bool) {
 
 // Notice and takedown.
 const (
-	ActionNoticePrepare    Action = "notice.prepare"    // draft notices were written for a report's addresses
-	ActionNoticeSend       Action = "notice.send"       // an analyst sent a report's notices
-	ActionNoticeDeliver    Action = "notice.deliver"    // the node delivered a notice or a reminder to a host, or failed to
-	ActionTakedownUpdate   Action = "takedown.update"   // a host or an analyst said what became of an address
-	ActionTakedownEscalate Action = "takedown.escalate" // addresses still up after the host's time went to law enforcement
-	ActionHostChange       Action = "host.change"       // the list of hosts that take notices changed
-	ActionIndicatorsShare  Action = "indicators.share"  // published indicators were sent to peers, or received from one
+	ActionNoticePrepare       Action = "notice.prepare"       // draft notices were written for a report's addresses
+	ActionNoticeSend          Action = "notice.send"          // an analyst sent a report's notices
+	ActionNoticeDeliver       Action = "notice.deliver"       // the node delivered a notice or a reminder to a host, or failed to
+	ActionTakedownUpdate      Action = "takedown.update"      // a host or an analyst said what became of an address
+	ActionTakedownEscalate    Action = "takedown.escalate"    // addresses still up after the host's time went to law enforcement
+	ActionHostChange          Action = "host.change"          // the list of hosts that take notices changed
+	ActionIndicatorsShare     Action = "indicators.share"     // published indicators were sent to peers, or received from one
+	ActionInvestigationCreate Action = "investigation.create" // an investigation was opened
+	ActionInvestigationView   Action = "investigation.view"   // an investigation's evidence list was opened
+	ActionEvidenceCustody     Action = "evidence.custody"     // a step of an evidence item's chain of custody: Details action, sha256
 )
 
 func init() {
 	for _, a := range []Action{ActionNoticePrepare, ActionNoticeSend, ActionNoticeDeliver, ActionTakedownUpdate,
-		ActionTakedownEscalate, ActionHostChange, ActionIndicatorsShare} {
+		ActionTakedownEscalate, ActionHostChange, ActionIndicatorsShare, ActionInvestigationCreate, ActionInvestigationView,
+		ActionEvidenceCustody} {
 		actions[a] = true
 	}
 }
 
-// KindHost is a host on the takedown list.
-const KindHost Kind = "host"
+// Kinds of the later features.
+const (
+	KindHost          Kind = "host"          // a host on the takedown list
+	KindInvestigation Kind = "investigation" // an investigation
+	KindEvidence      Kind = "evidence"      // an evidence item
+)
 
 // Platform is the actor for a platform calling the API with its key, by
 // its platform id.

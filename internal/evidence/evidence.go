@@ -1,0 +1,424 @@
+// Package evidence is investigations and the evidence in them: files
+// staff add (never the public), stored encrypted in a blob store and
+// streamed in bounded memory, hashed with SHA-256, MD5 and (for images)
+// PDQ as they arrive and checked again on every access, each with a chain
+// of custody that the audit log repeats.
+//
+// Keys: an investigation has a data key wrapped by the master key; each
+// file has a random key of its own, sealed with the investigation's.
+// Destroying the investigation's key makes every file, name and reason
+// in it unreadable for good.
+package evidence
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/canopy-org/canopy"
+	"github.com/canopy-org/canopy/internal/access"
+	"github.com/canopy-org/canopy/internal/audit"
+	"github.com/canopy-org/canopy/internal/blob"
+	"github.com/canopy-org/canopy/internal/pdq"
+	"github.com/canopy-org/canopy/internal/seal"
+	"github.com/canopy-org/canopy/internal/store"
+)
+
+// Service is the evidence capability of a node.
+type Service struct {
+	DB    *store.DB
+	Keys  *seal.Keyring
+	Audit *audit.Log
+	Blobs blob.Store
+	Now   func() time.Time
+}
+
+func (s *Service) now() time.Time { return s.Now().UTC() }
+
+// Limits.
+const (
+	maxTitle   = 200
+	maxName    = 255
+	maxWhy     = 2000
+	maxPDQSize = 32 << 20 // images larger than this are stored and hashed, but get no PDQ
+)
+
+var errForbidden = &canopy.Error{Code: canopy.EFORBIDDEN, Key: "error.forbidden"}
+
+func (s *Service) audit(ctx context.Context, who *canopy.Account, action audit.Action, kind audit.Kind, id string, outcome audit.Outcome,
+	details map[string]string) error {
+	e := audit.Entry{Actor: audit.Staff(who.ID), Action: action, Kind: kind, ID: id, Outcome: outcome, Details: details}
+	if _, err := s.Audit.Append(context.WithoutCancel(ctx), e); err != nil {
+		return fmt.Errorf("evidence: audit %s: %w", action, err)
+	}
+	return nil
+}
+
+// allow checks a permission, and that the investigation lies in one of
+// the account's jurisdictions; a refusal is audited.
+func (s *Service) allow(ctx context.Context, who *canopy.Account, id string) (*store.SealedInvestigation, error) {
+	if !access.Can(who.Role, access.InvestigationManage) {
+		if err := s.audit(ctx, who, audit.ActionPermissionDenied, "", "", audit.Denied,
+			map[string]string{"permission": string(access.InvestigationManage)}); err != nil {
+			return nil, err
+		}
+		return nil, errForbidden
+	}
+	if id == "" {
+		return nil, nil
+	}
+	inv, err := s.DB.Investigation(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !access.InJurisdiction(who, inv.Jurisdiction) {
+		if err := s.audit(ctx, who, audit.ActionPermissionDenied, audit.KindInvestigation, id, audit.Denied,
+			map[string]string{"permission": string(access.InvestigationManage), "scope": "jurisdiction"}); err != nil {
+			return nil, err
+		}
+		return nil, &canopy.Error{Code: canopy.ENOTFOUND, Key: "error.investigation.not_found"}
+	}
+	return inv, nil
+}
+
+func keyID(id string) string        { return "investigation/" + id }
+func titleContext(id string) string { return "investigation/" + id + "/title" }
+func nameContext(inv, item string) string {
+	return "investigation/" + inv + "/evidence/" + item + "/name"
+}
+func fileKeyContext(inv, item string) string {
+	return "investigation/" + inv + "/evidence/" + item + "/key"
+}
+func whyContext(item string, at time.Time) string {
+	return "evidence/" + item + "/custody/" + at.UTC().Format(time.RFC3339Nano)
+}
+func blobKey(inv, item string) string { return "evidence/" + inv + "/" + item }
+
+// aad binds a file's ciphertext to its investigation and item.
+func aad(inv, item string) []byte { return []byte("canopy evidence " + inv + " " + item) }
+
+func text(field, s string, max int) (string, error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "":
+		return "", fieldErr(field, "error.required")
+	case !utf8.ValidString(s) || utf8.RuneCountInString(s) > max:
+		return "", fieldErr(field, "error.too_long")
+	case strings.ContainsFunc(s, func(r rune) bool { return canopy.IsControlRune(r) && r != '\n' }):
+		return "", fieldErr(field, "error.control_chars")
+	}
+	return s, nil
+}
+
+func fieldErr(field, key string) error {
+	return &canopy.Error{Code: canopy.EINVALID, Key: "error.invalid", Fields: []canopy.FieldError{{Field: field, Key: key}}}
+}
+
+// Open opens an investigation: its title is sealed with its own key.
+func (s *Service) Open(ctx context.Context, who *canopy.Account, title, jurisdiction string) (*canopy.Investigation, error) {
+	if _, err := s.allow(ctx, who, ""); err != nil {
+		return nil, err
+	}
+	title, err := text("title", title, maxTitle)
+	if err != nil {
+		return nil, err
+	}
+	jurisdiction = strings.ToUpper(strings.TrimSpace(jurisdiction))
+	if jurisdiction != "" && (!canopy.IsCountry(jurisdiction) || !access.InJurisdiction(who, jurisdiction)) {
+		return nil, fieldErr("jurisdiction", "error.unknown_code")
+	}
+	if jurisdiction == "" && len(who.Jurisdictions) == 1 {
+		jurisdiction = who.Jurisdictions[0]
+	}
+	id := canopy.NewID()
+	dk, wrapped, err := s.Keys.NewDataKey(keyID(id))
+	if err != nil {
+		return nil, fmt.Errorf("evidence: open investigation: %w", err)
+	}
+	inv := &store.SealedInvestigation{Investigation: canopy.Investigation{ID: id, Jurisdiction: jurisdiction,
+		Status: canopy.InvestigationOpen, Opened: s.now(), OpenedBy: who.ID},
+		Title: dk.Seal([]byte(title), titleContext(id)), WrappedKey: wrapped}
+	if err := s.DB.CreateInvestigation(ctx, inv); err != nil {
+		return nil, err
+	}
+	if err := s.audit(ctx, who, audit.ActionInvestigationCreate, audit.KindInvestigation, id, audit.OK, nil); err != nil {
+		return nil, err
+	}
+	return &inv.Investigation, nil
+}
+
+func (s *Service) dataKey(inv *store.SealedInvestigation) (*seal.DataKey, error) {
+	if inv.WrappedKey == nil {
+		return nil, &canopy.Error{Code: canopy.ECONFLICT, Key: "error.investigation.destroyed"}
+	}
+	dk, err := s.Keys.OpenDataKey(keyID(inv.ID), inv.WrappedKey)
+	if err != nil {
+		return nil, fmt.Errorf("evidence: key of %s: %w", inv.ID, err)
+	}
+	return dk, nil
+}
+
+// Item is an evidence item with its name and chain of custody opened.
+type Item struct {
+	canopy.EvidenceItem
+	Name    string
+	Custody []canopy.CustodyEntry
+}
+
+// mediaType sniffs what a file is from its first bytes.
+func mediaType(head []byte) string {
+	t := http.DetectContentType(head)
+	if i := strings.IndexByte(t, ';'); i >= 0 {
+		t = t[:i]
+	}
+	return t
+}
+
+// boundedBuffer keeps what is written to it up to a limit, and then
+// nothing: the bytes of an image small enough to hash with PDQ.
+type boundedBuffer struct {
+	bytes.Buffer
+	max  int
+	over bool
+}
+
+func (b *boundedBuffer) Write(p []byte) (int, error) {
+	if !b.over && b.Len()+len(p) <= b.max {
+		b.Buffer.Write(p)
+	} else {
+		b.over = true
+		b.Reset()
+	}
+	return len(p), nil
+}
+
+// Acquire adds a file to an investigation: it is streamed once through
+// SHA-256 and MD5 while it is encrypted into the blob store with a key of
+// its own, and an image is hashed with PDQ. The item and its first
+// custody step are stored together; only then is the acquisition
+// audited, with the hash.
+func (s *Service) Acquire(ctx context.Context, who *canopy.Account, invID, name string, r io.Reader, why string) (*Item, error) {
+	inv, err := s.allow(ctx, who, invID)
+	if err != nil {
+		return nil, err
+	}
+	if name, err = text("name", name, maxName); err != nil {
+		return nil, err
+	}
+	if why, err = text("why", why, maxWhy); err != nil {
+		return nil, err
+	}
+	dk, err := s.dataKey(inv)
+	if err != nil {
+		return nil, err
+	}
+	id := canopy.NewID()
+	fileKey := make([]byte, 32)
+	if _, err := rand.Read(fileKey); err != nil {
+		return nil, fmt.Errorf("evidence: file key: %w", err)
+	}
+	head := make([]byte, 512)
+	n, err := io.ReadFull(r, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("evidence: read %s: %w", name, err)
+	}
+	head = head[:n]
+	mt := mediaType(head)
+	img := &boundedBuffer{max: maxPDQSize}
+	var extra []io.Writer
+	if strings.HasPrefix(mt, "image/") {
+		extra = append(extra, img)
+	}
+	key := blobKey(invID, id)
+	d, err := blob.Acquire(ctx, s.Blobs, key, fileKey, aad(invID, id), io.MultiReader(bytes.NewReader(head), r), extra...)
+	if err != nil {
+		return nil, fmt.Errorf("evidence: store %s: %w", id, err)
+	}
+	now := s.now()
+	item := &store.SealedEvidence{EvidenceItem: canopy.EvidenceItem{ID: id, InvestigationID: invID, MediaType: mt, Size: d.Size,
+		SHA256: d.SHA256, MD5: d.MD5, Acquired: now, AcquiredBy: who.ID},
+		Name: dk.Seal([]byte(name), nameContext(invID, id)), BlobKey: key, DataKey: dk.Seal(fileKey, fileKeyContext(invID, id))}
+	if len(extra) > 0 && !img.over {
+		if im, err := pdq.Decode(bytes.NewReader(img.Bytes()), pdq.DefaultMaxPixels); err == nil {
+			if h, _, err := pdq.FromImage(im); err == nil {
+				item.PDQ = h.String()
+			}
+		}
+	}
+	step := &store.SealedCustody{CustodyEntry: canopy.CustodyEntry{ItemID: id, Action: canopy.CustodyAcquired, At: now, Actor: who.ID,
+		SHA256: d.SHA256}, SealedWhy: dk.Seal([]byte(why), whyContext(id, now))}
+	if err := s.DB.AddEvidence(ctx, item, step); err != nil {
+		s.Blobs.Delete(context.WithoutCancel(ctx), key)
+		return nil, err
+	}
+	if err := s.custodyAudit(ctx, who, &step.CustodyEntry, invID); err != nil {
+		return nil, err
+	}
+	return &Item{EvidenceItem: item.EvidenceItem, Name: name, Custody: []canopy.CustodyEntry{step.CustodyEntry}}, nil
+}
+
+// custodyAudit repeats a custody step in the audit log: the item, the
+// action and the hash, never the name or the reason.
+func (s *Service) custodyAudit(ctx context.Context, who *canopy.Account, c *canopy.CustodyEntry, invID string) error {
+	return s.audit(ctx, who, audit.ActionEvidenceCustody, audit.KindEvidence, c.ItemID, audit.OK,
+		map[string]string{"action": c.Action, "investigation": invID, "sha256": c.SHA256, "step": fmt.Sprint(c.N)})
+}
+
+// item loads an item of an investigation the member may work on, with
+// the investigation's key.
+func (s *Service) item(ctx context.Context, who *canopy.Account, itemID string) (*store.SealedEvidence, *seal.DataKey, error) {
+	if !access.Can(who.Role, access.InvestigationManage) {
+		_, err := s.allow(ctx, who, "")
+		return nil, nil, err
+	}
+	e, err := s.DB.Evidence(ctx, itemID)
+	if err != nil {
+		return nil, nil, err
+	}
+	inv, err := s.allow(ctx, who, e.InvestigationID)
+	if err != nil {
+		return nil, nil, err
+	}
+	dk, err := s.dataKey(inv)
+	if err != nil {
+		return nil, nil, err
+	}
+	return e, dk, nil
+}
+
+var errDestroyed = &canopy.Error{Code: canopy.ECONFLICT, Key: "error.evidence.destroyed"}
+
+// ErrTampered is returned when a file no longer has the hashes it had
+// when it was acquired.
+var ErrTampered = &canopy.Error{Code: canopy.ECONFLICT, Key: "error.evidence.tampered"}
+
+// Read streams an item's file to w after checking it whole against its
+// acquisition hashes, and records the viewing in its custody with why.
+// The file is checked before a byte reaches w, so w never holds a file
+// that fails; it is read twice to do so.
+func (s *Service) Read(ctx context.Context, who *canopy.Account, itemID, why string, w io.Writer) error {
+	return s.access(ctx, who, itemID, canopy.CustodyViewed, why, w)
+}
+
+// Verify checks an item's file against its acquisition hashes, and
+// records the check and its result in the custody.
+func (s *Service) Verify(ctx context.Context, who *canopy.Account, itemID string) error {
+	return s.access(ctx, who, itemID, canopy.CustodyVerified, "verification", io.Discard)
+}
+
+func (s *Service) access(ctx context.Context, who *canopy.Account, itemID, action, why string, w io.Writer) error {
+	e, dk, err := s.item(ctx, who, itemID)
+	if err != nil {
+		return err
+	}
+	if why, err = text("why", why, maxWhy); err != nil {
+		return err
+	}
+	if !e.Destroyed.IsZero() {
+		return errDestroyed
+	}
+	fileKey, err := dk.Open(e.DataKey, fileKeyContext(e.InvestigationID, e.ID))
+	if err != nil {
+		return fmt.Errorf("evidence: key of %s: %w", e.ID, err)
+	}
+	want := blob.Digest{Size: e.Size, SHA256: e.SHA256, MD5: e.MD5}
+	checkErr := blob.Verify(ctx, s.Blobs, e.BlobKey, fileKey, aad(e.InvestigationID, e.ID), want, io.Discard)
+	now := s.now()
+	sum := e.SHA256
+	if checkErr != nil {
+		sum = "mismatch"
+	}
+	step := &store.SealedCustody{CustodyEntry: canopy.CustodyEntry{ItemID: e.ID, Action: action, At: now, Actor: who.ID, SHA256: sum},
+		SealedWhy: dk.Seal([]byte(why), whyContext(e.ID, now))}
+	if err := s.DB.Update(ctx, func(tx *store.Tx) error { return tx.AddCustody(step) }); err != nil {
+		return err
+	}
+	if err := s.custodyAudit(ctx, who, &step.CustodyEntry, e.InvestigationID); err != nil {
+		return err
+	}
+	if checkErr != nil {
+		return fmt.Errorf("%w: %v", ErrTampered, checkErr)
+	}
+	if w == io.Discard {
+		return nil
+	}
+	return blob.Verify(ctx, s.Blobs, e.BlobKey, fileKey, aad(e.InvestigationID, e.ID), want, w)
+}
+
+// Destroy destroys an item's file (an order, or retention): its name and
+// key are forgotten, its bytes deleted, and the step recorded; its hashes
+// and custody stay.
+func (s *Service) Destroy(ctx context.Context, who *canopy.Account, itemID, why string) error {
+	e, dk, err := s.item(ctx, who, itemID)
+	if err != nil {
+		return err
+	}
+	if why, err = text("why", why, maxWhy); err != nil {
+		return err
+	}
+	now := s.now()
+	step := &store.SealedCustody{CustodyEntry: canopy.CustodyEntry{ItemID: e.ID, Action: canopy.CustodyDestroyed, At: now, Actor: who.ID,
+		SHA256: e.SHA256}, SealedWhy: dk.Seal([]byte(why), whyContext(e.ID, now))}
+	if err := s.DB.DestroyEvidence(ctx, e.ID, now, step); err != nil {
+		return err
+	}
+	if err := s.Blobs.Delete(ctx, e.BlobKey); err != nil && !errors.Is(err, blob.ErrNotFound) {
+		return fmt.Errorf("evidence: delete the bytes of %s: %w", e.ID, err)
+	}
+	return s.custodyAudit(ctx, who, &step.CustodyEntry, e.InvestigationID)
+}
+
+// Items returns an investigation's items with their names and custody
+// opened; the opening is audited.
+func (s *Service) Items(ctx context.Context, who *canopy.Account, invID string) ([]Item, error) {
+	inv, err := s.allow(ctx, who, invID)
+	if err != nil {
+		return nil, err
+	}
+	dk, err := s.dataKey(inv)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.audit(ctx, who, audit.ActionInvestigationView, audit.KindInvestigation, invID, audit.OK, nil); err != nil {
+		return nil, err
+	}
+	sealed, err := s.DB.InvestigationEvidence(ctx, invID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Item, 0, len(sealed))
+	for _, e := range sealed {
+		it := Item{EvidenceItem: e.EvidenceItem}
+		if e.Name != nil {
+			b, err := dk.Open(e.Name, nameContext(invID, e.ID))
+			if err != nil {
+				return nil, fmt.Errorf("evidence: name of %s: %w", e.ID, err)
+			}
+			it.Name = string(b)
+		}
+		chain, err := s.DB.Custody(ctx, e.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range chain {
+			entry := c.CustodyEntry
+			if c.SealedWhy != nil {
+				b, err := dk.Open(c.SealedWhy, whyContext(e.ID, c.At))
+				if err != nil {
+					return nil, fmt.Errorf("evidence: custody of %s: %w", e.ID, err)
+				}
+				entry.Why = string(b)
+			}
+			it.Custody = append(it.Custody, entry)
+		}
+		out = append(out, it)
+	}
+	return out, nil
+}
