@@ -22,6 +22,8 @@ import (
 	"github.com/canopy-org/canopy/internal/api"
 	"github.com/canopy-org/canopy/internal/audit"
 	"github.com/canopy-org/canopy/internal/bank"
+	"github.com/canopy-org/canopy/internal/blob"
+	"github.com/canopy-org/canopy/internal/evidence"
 	"github.com/canopy-org/canopy/internal/federation"
 	"github.com/canopy-org/canopy/internal/geo"
 	"github.com/canopy-org/canopy/internal/indicators"
@@ -106,12 +108,14 @@ type Main struct {
 	Support  *support.Service
 	Takedown *takedown.Service
 	Roller   *indicators.Roller
+	Evidence *evidence.Service
 
 	stopCheckpoints context.CancelFunc
 	stopNetwork     context.CancelFunc
 	networkDone     chan struct{}
 	takedownDone    chan struct{}
 	metricsSrv      *http.Server
+	blobs           *blob.Dir
 
 	ln     net.Listener
 	public string // PublicURL, or the default derived from the port
@@ -263,6 +267,13 @@ func (m *Main) open(ctx context.Context) error {
 		}()
 	}
 	m.Roller = &indicators.Roller{DB: db, Logger: m.Logger}
+	// Evidence files live encrypted in the data directory's blob store.
+	blobs, err := blob.OpenDir(filepath.Join(m.DataDir, "blobs"))
+	if err != nil {
+		return err
+	}
+	m.blobs = blobs
+	m.Evidence = &evidence.Service{DB: db, Keys: keys, Audit: m.Audit, Blobs: blobs, Now: m.Now}
 	m.Intake.Notify = m.Network.WakeRouter
 	// A peer sends a few deliveries a second at most (each up to 500
 	// messages); this bounds strangers, not peers.
@@ -516,6 +527,10 @@ func (m *Main) Close() error {
 	if m.DB != nil {
 		errs = append(errs, m.DB.Close())
 		m.DB = nil
+	}
+	if m.blobs != nil {
+		errs = append(errs, m.blobs.Close())
+		m.blobs = nil
 	}
 	if len(errs) == 0 || errors.Join(errs...) == nil {
 		m.Logger.Info("canopy stopped")

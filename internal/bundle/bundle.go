@@ -46,17 +46,17 @@ const (
 	filesDir     = "files"
 )
 
-// Custody actions. They are written to custody.json and so are
-// append-only.
+// Custody actions: the node's (canopy.CustodyActions). They are written
+// to custody.json and so are append-only.
 const (
-	ActionAcquired    = "acquired"
-	ActionViewed      = "viewed"
-	ActionExported    = "exported"
-	ActionTransferred = "transferred"
-	ActionDestroyed   = "destroyed"
+	ActionAcquired    = canopy.CustodyAcquired
+	ActionViewed      = canopy.CustodyViewed
+	ActionExported    = canopy.CustodyExported
+	ActionTransferred = canopy.CustodyTransferred
+	ActionDestroyed   = canopy.CustodyDestroyed
 )
 
-var actions = []string{ActionAcquired, ActionViewed, ActionExported, ActionTransferred, ActionDestroyed}
+var actions = canopy.CustodyActions
 
 // Kinds of failure. Every error Write and Verify return for a bad input
 // or a bad bundle is a *canopy.Error with code invalid (conflict for

@@ -26,6 +26,7 @@ import (
 	"github.com/canopy-org/canopy/internal/access"
 	"github.com/canopy-org/canopy/internal/audit"
 	"github.com/canopy-org/canopy/internal/blob"
+	"github.com/canopy-org/canopy/internal/bundle"
 	"github.com/canopy-org/canopy/internal/pdq"
 	"github.com/canopy-org/canopy/internal/seal"
 	"github.com/canopy-org/canopy/internal/store"
@@ -40,7 +41,9 @@ type Service struct {
 	Now   func() time.Time
 }
 
-func (s *Service) now() time.Time { return s.Now().UTC() }
+// now is the time at the store's precision (microseconds), so what is
+// sealed against a time opens against the same time read back.
+func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
 
 // Limits.
 const (
@@ -421,4 +424,115 @@ func (s *Service) Items(ctx context.Context, who *canopy.Account, invID string) 
 		out = append(out, it)
 	}
 	return out, nil
+}
+
+// Export writes an investigation's evidence still held into a bundle at
+// dir (docs/evidence.md), signed with the node's key: each file as
+// checked against its acquisition hashes, the manifest, and every item's
+// chain of custody with its reasons. Each exported item then gets an
+// "exported" step. The member must be able to work on the investigation.
+func (s *Service) Export(ctx context.Context, who *canopy.Account, invID, dir, node string, signer bundle.Signer) error {
+	if _, err := s.allow(ctx, who, invID); err != nil {
+		return err
+	}
+	return s.export(ctx, audit.Staff(who.ID), who.ID, invID, dir, node, signer)
+}
+
+// ExportAsNode is Export for an operator at the node's own console
+// (`canopy evidence export`), who holds its keys already: the custody
+// and the audit log name the node.
+func (s *Service) ExportAsNode(ctx context.Context, invID, dir, node string, signer bundle.Signer) error {
+	return s.export(ctx, audit.System, "system", invID, dir, node, signer)
+}
+
+func (s *Service) export(ctx context.Context, by audit.Actor, actor, invID, dir, node string, signer bundle.Signer) error {
+	inv, err := s.DB.Investigation(ctx, invID)
+	if err != nil {
+		return err
+	}
+	dk, err := s.dataKey(inv)
+	if err != nil {
+		return err
+	}
+	sealed, err := s.DB.InvestigationEvidence(ctx, invID)
+	if err != nil {
+		return err
+	}
+	b := bundle.Bundle{Case: invID, Node: node, Created: s.now()}
+	var exported []store.SealedEvidence
+	for _, e := range sealed {
+		if !e.Destroyed.IsZero() {
+			continue // nothing left to send; its hashes and custody stay at the node
+		}
+		name, err := dk.Open(e.Name, nameContext(invID, e.ID))
+		if err != nil {
+			return fmt.Errorf("evidence: name of %s: %w", e.ID, err)
+		}
+		fileKey, err := dk.Open(e.DataKey, fileKeyContext(invID, e.ID))
+		if err != nil {
+			return fmt.Errorf("evidence: key of %s: %w", e.ID, err)
+		}
+		file := "evidence/" + e.ID + "-" + safeName(string(name))
+		want := blob.Digest{Size: e.Size, SHA256: e.SHA256, MD5: e.MD5}
+		e := e
+		b.Files = append(b.Files, bundle.File{Name: file, SHA256: e.SHA256, MD5: e.MD5, PDQ: e.PDQ, Acquired: e.Acquired,
+			AcquiredBy: e.AcquiredBy, Open: func() (io.ReadCloser, error) {
+				pr, pw := io.Pipe()
+				go func() {
+					pw.CloseWithError(blob.Verify(ctx, s.Blobs, e.BlobKey, fileKey, aad(invID, e.ID), want, pw))
+				}()
+				return pr, nil
+			}})
+		chain, err := s.DB.Custody(ctx, e.ID)
+		if err != nil {
+			return err
+		}
+		for _, c := range chain {
+			why := ""
+			if c.SealedWhy != nil {
+				w, err := dk.Open(c.SealedWhy, whyContext(e.ID, c.At))
+				if err != nil {
+					return fmt.Errorf("evidence: custody of %s: %w", e.ID, err)
+				}
+				why = string(w)
+			}
+			b.Custody = append(b.Custody, bundle.CustodyEntry{At: c.At, Actor: c.Actor, Action: c.Action, Item: file, Why: why, SHA256: c.SHA256})
+		}
+		exported = append(exported, e)
+	}
+	if err := bundle.Write(dir, b, signer); err != nil {
+		return err
+	}
+	now := s.now()
+	for _, e := range exported {
+		step := &store.SealedCustody{CustodyEntry: canopy.CustodyEntry{ItemID: e.ID, Action: canopy.CustodyExported, At: now, Actor: actor,
+			SHA256: e.SHA256}, SealedWhy: dk.Seal([]byte("evidence bundle"), whyContext(e.ID, now))}
+		if err := s.DB.Update(ctx, func(tx *store.Tx) error { return tx.AddCustody(step) }); err != nil {
+			return err
+		}
+		if _, err := s.Audit.Append(context.WithoutCancel(ctx), audit.Entry{Actor: by, Action: audit.ActionEvidenceCustody,
+			Kind: audit.KindEvidence, ID: e.ID, Outcome: audit.OK,
+			Details: map[string]string{"action": canopy.CustodyExported, "investigation": invID, "sha256": e.SHA256}}); err != nil {
+			return fmt.Errorf("evidence: audit the export: %w", err)
+		}
+	}
+	return nil
+}
+
+// safeName keeps the letters, digits, dots, dashes and underscores of a
+// file name for its place in a bundle; the name as given is in the
+// custody and the manifest's records of the node, not needed here.
+func safeName(name string) string {
+	out := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+			return r
+		}
+		return '_'
+	}, name)
+	out = strings.TrimLeft(out, ".")
+	if out == "" {
+		out = "file"
+	}
+	return out[:min(len(out), 100)]
 }

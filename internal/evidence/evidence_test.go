@@ -24,6 +24,7 @@ import (
 	"github.com/canopy-org/canopy/internal/audit"
 	"github.com/canopy-org/canopy/internal/audit/audittest"
 	"github.com/canopy-org/canopy/internal/blob"
+	"github.com/canopy-org/canopy/internal/bundle"
 	"github.com/canopy-org/canopy/internal/evidence"
 	"github.com/canopy-org/canopy/internal/seal"
 	"github.com/canopy-org/canopy/internal/store"
@@ -64,7 +65,9 @@ func newEnv(t *testing.T, db *store.DB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{now: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
+	// Nanoseconds the store does not keep: what is sealed against a time
+	// must open against the time read back.
+	c := &clock{now: time.Date(2026, 11, 27, 9, 0, 0, 123456789, time.UTC)}
 	log := audittest.Open(t, db)
 	log.Now = c.Now
 	return &env{svc: &evidence.Service{DB: db, Keys: keys, Audit: log, Blobs: d, Now: c.Now}, log: log, dir: dir, blob: d}
@@ -206,6 +209,69 @@ func TestAcquireReadDestroy(t *testing.T) {
 		}
 		if steps != 5 {
 			t.Errorf("%d custody steps audited, want 5", steps)
+		}
+	})
+}
+
+// TestExport: an investigation's bundle verifies offline with the node's
+// key, carries each live item with its custody, leaves out what was
+// destroyed, and adds an "exported" step to each item sent.
+func TestExport(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db)
+		seed := make([]byte, 32)
+		rand.Read(seed)
+		keyPath := filepath.Join(t.TempDir(), "node.key")
+		if err := os.WriteFile(keyPath, seed, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		id, err := seal.LoadOrCreateIdentity(keyPath, "hotline-fr")
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv, err := e.svc.Open(ctx, liaison, "Operation Lantern", "FR")
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept, err := e.svc.Acquire(ctx, liaison, inv.ID, "photo one.png", bytes.NewReader(pngBytes(t)), "seized")
+		if err != nil {
+			t.Fatal(err)
+		}
+		gone, err := e.svc.Acquire(ctx, liaison, inv.ID, "chat.txt", strings.NewReader("a chat log"), "seized")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.svc.Destroy(ctx, liaison, gone.ID, "not relevant"); err != nil {
+			t.Fatal(err)
+		}
+		dir := filepath.Join(t.TempDir(), "bundle")
+		if err := e.svc.Export(ctx, caseworker, inv.ID, dir, "hotline-fr", id); canopy.ErrorCode(err) != canopy.EFORBIDDEN {
+			t.Fatalf("a caseworker exported: %v", err)
+		}
+		if err := e.svc.Export(ctx, liaison, inv.ID, dir, "hotline-fr", id); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := bundle.Verify(dir, id.PublicKey())
+		if err != nil || !rep.OK() {
+			t.Fatalf("verify: %+v %v", rep, err)
+		}
+		sums, err := os.ReadFile(filepath.Join(dir, bundle.SumsFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(sums), kept.SHA256+"  files/evidence/"+kept.ID+"-photo_one.png") || strings.Contains(string(sums), gone.ID) {
+			t.Errorf("SHA256SUMS:\n%s", sums)
+		}
+		items, err := e.svc.Items(ctx, liaison, inv.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range items {
+			last := it.Custody[len(it.Custody)-1].Action
+			if it.ID == kept.ID && last != canopy.CustodyExported || it.ID == gone.ID && last != canopy.CustodyDestroyed {
+				t.Errorf("%s ends its custody with %s", it.ID, last)
+			}
 		}
 	})
 }
