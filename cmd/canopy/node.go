@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -114,8 +115,12 @@ type Main struct {
 	stopNetwork     context.CancelFunc
 	networkDone     chan struct{}
 	takedownDone    chan struct{}
-	metricsSrv      *http.Server
-	blobs           *blob.Dir
+	// background are the loops that write (the roller, the consent
+	// sweep, the sharing of indicators): Close waits for them before the
+	// database closes.
+	background sync.WaitGroup
+	metricsSrv *http.Server
+	blobs      *blob.Dir
 
 	ln     net.Listener
 	public string // PublicURL, or the default derived from the port
@@ -406,11 +411,11 @@ func (m *Main) Run(ctx context.Context) error {
 	go func() { defer close(m.takedownDone); m.Takedown.Run(nctx) }()
 	// The indicators' rollups follow the timelines a few seconds behind,
 	// and peers get the node's publication once a day.
-	go m.Roller.Run(cctx, 2*time.Second)
-	go m.shareIndicators(nctx, 24*time.Hour)
+	m.background.Go(func() { m.Roller.Run(cctx, 2*time.Second) })
+	m.background.Go(func() { m.shareIndicators(nctx, 24*time.Hour) })
 	// Consents expire by the clock: the sweep tells peers, as a
 	// withdrawal does. It stops with the checkpoints.
-	go m.Support.SweepEvery(cctx, time.Minute, m.Logger)
+	m.background.Go(func() { m.Support.SweepEvery(cctx, time.Minute, m.Logger) })
 	m.ready.Store(true)
 	m.Logger.Info("canopy is ready", "url", m.URL(), "database", m.DB.Dialect(), "version", version(),
 		"audit_key", m.Audit.VerifierKey())
@@ -513,6 +518,7 @@ func (m *Main) Close() error {
 	if m.stopCheckpoints != nil {
 		m.stopCheckpoints()
 	}
+	m.background.Wait()
 	if m.Audit != nil {
 		// A last checkpoint, so an auditor can check everything up to
 		// the stop.
