@@ -56,6 +56,7 @@ Usage:
   canopy services import FILE | export [FILE]
   canopy takedown hosts import FILE | export [FILE]
   canopy evidence export INVESTIGATION DIR | verify DIR --key ed25519:KEY
+  canopy retention set KIND DAYS | purge
   canopy bench intake [--url URL] [--n 20000] [--concurrency 64]
   canopy bench match --index FILE --queries FILE [--threshold 31]
   canopy bench federation [--n 5000] [--rate 500] [--postgres URL]
@@ -113,6 +114,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runTakedown(ctx, args[1:], stdout, stderr)
 	case "evidence":
 		return runEvidence(ctx, args[1:], stdout, stderr)
+	case "retention":
+		return runRetention(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "canopy", version())
 		return nil

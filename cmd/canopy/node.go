@@ -33,6 +33,7 @@ import (
 	"github.com/canopy-org/canopy/internal/mail"
 	"github.com/canopy-org/canopy/internal/opsmetrics"
 	"github.com/canopy-org/canopy/internal/platform"
+	"github.com/canopy-org/canopy/internal/retention"
 	"github.com/canopy-org/canopy/internal/seal"
 	"github.com/canopy-org/canopy/internal/staff"
 	"github.com/canopy-org/canopy/internal/store"
@@ -94,22 +95,23 @@ type Main struct {
 	// to requests that carry it (docs/operations.md).
 	MetricsAddr, MetricsToken string
 
-	DB       *store.DB
-	Keys     *seal.Keyring
-	Identity *seal.Identity
-	Audit    *audit.Log
-	Intake   *intake.Service
-	Staff    *staff.Service
-	Triage   *triage.Service
-	Banks    *bank.Service
-	Matcher  *bank.Matcher
-	Platform *platform.Service
-	Exchange *seal.ExchangeKey
-	Network  *federation.Service
-	Support  *support.Service
-	Takedown *takedown.Service
-	Roller   *indicators.Roller
-	Evidence *evidence.Service
+	DB        *store.DB
+	Keys      *seal.Keyring
+	Identity  *seal.Identity
+	Audit     *audit.Log
+	Intake    *intake.Service
+	Staff     *staff.Service
+	Triage    *triage.Service
+	Banks     *bank.Service
+	Matcher   *bank.Matcher
+	Platform  *platform.Service
+	Exchange  *seal.ExchangeKey
+	Network   *federation.Service
+	Support   *support.Service
+	Takedown  *takedown.Service
+	Roller    *indicators.Roller
+	Evidence  *evidence.Service
+	Retention *retention.Service
 
 	stopCheckpoints context.CancelFunc
 	stopNetwork     context.CancelFunc
@@ -279,6 +281,7 @@ func (m *Main) open(ctx context.Context) error {
 	}
 	m.blobs = blobs
 	m.Evidence = &evidence.Service{DB: db, Keys: keys, Audit: m.Audit, Blobs: blobs, Now: m.Now}
+	m.Retention = &retention.Service{DB: db, Audit: m.Audit, Now: m.Now}
 	m.Intake.Notify = m.Network.WakeRouter
 	// A peer sends a few deliveries a second at most (each up to 500
 	// messages); this bounds strangers, not peers.
@@ -416,6 +419,9 @@ func (m *Main) Run(ctx context.Context) error {
 	// Consents expire by the clock: the sweep tells peers, as a
 	// withdrawal does. It stops with the checkpoints.
 	m.background.Go(func() { m.Support.SweepEvery(cctx, time.Minute, m.Logger) })
+	m.background.Go(func() {
+		m.Retention.Every(cctx, time.Hour, func(err error) { m.Logger.Error("retention: purge", "err", err) })
+	})
 	m.ready.Store(true)
 	m.Logger.Info("canopy is ready", "url", m.URL(), "database", m.DB.Dialect(), "version", version(),
 		"audit_key", m.Audit.VerifierKey())

@@ -405,12 +405,14 @@ const (
 	ActionInvestigationCreate Action = "investigation.create" // an investigation was opened
 	ActionInvestigationView   Action = "investigation.view"   // an investigation's evidence list was opened
 	ActionEvidenceCustody     Action = "evidence.custody"     // a step of an evidence item's chain of custody: Details action, sha256
+	ActionRetentionSet        Action = "retention.set"        // a retention policy was set: Details kind, days
+	ActionRetentionPurge      Action = "retention.purge"      // a record was purged under its kind's policy
 )
 
 func init() {
 	for _, a := range []Action{ActionNoticePrepare, ActionNoticeSend, ActionNoticeDeliver, ActionTakedownUpdate,
 		ActionTakedownEscalate, ActionHostChange, ActionIndicatorsShare, ActionInvestigationCreate, ActionInvestigationView,
-		ActionEvidenceCustody} {
+		ActionEvidenceCustody, ActionRetentionSet, ActionRetentionPurge} {
 		actions[a] = true
 	}
 }

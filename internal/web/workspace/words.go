@@ -217,6 +217,8 @@ var actionNames = map[string]string{
 	"investigation.create": "Investigation opened",
 	"investigation.view":   "Investigation's evidence listed",
 	"evidence.custody":     "Evidence custody step (acquired, viewed, verified, exported, destroyed)",
+	"retention.set":        "Retention policy set",
+	"retention.purge":      "Record purged under its retention policy",
 }
 
 // shareNames say what each field of a data-sharing profile sends.

@@ -1,0 +1,98 @@
+// Package retention purges what the node no longer needs, on schedule:
+// each kind of record (canopy.RetentionKinds) has a policy saying how
+// many days it is kept once done with, and a kind with no policy is kept
+// until staff set one. A purge destroys the record's data key, so its
+// words can never be read again from any path, while the codes and dates
+// the indicators count stay. Legal holds stop it. Each purge is in the
+// audit log, by id and kind, never by content.
+//
+// Reports found not illegal are purged here. Support cases and evidence
+// follow when their pages come (issue 9).
+package retention
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/canopy-org/canopy"
+	"github.com/canopy-org/canopy/internal/audit"
+	"github.com/canopy-org/canopy/internal/store"
+)
+
+// Service purges on schedule.
+type Service struct {
+	DB    *store.DB
+	Audit *audit.Log
+	Now   func() time.Time
+}
+
+// maxKeep bounds a policy: fifty years.
+const maxKeep = 50 * 366
+
+// SetPolicy sets how many days a kind of record is kept once done with.
+func (s *Service) SetPolicy(ctx context.Context, by audit.Actor, kind string, days int) error {
+	if !slices.Contains(canopy.RetentionKinds, kind) {
+		return &canopy.Error{Code: canopy.EINVALID, Key: "error.invalid", Fields: []canopy.FieldError{{Field: "kind", Key: "error.unknown_code"}}}
+	}
+	if days < 1 || days > maxKeep {
+		return &canopy.Error{Code: canopy.EINVALID, Key: "error.invalid", Fields: []canopy.FieldError{{Field: "days", Key: "error.retention.days"}}}
+	}
+	if err := s.DB.PutPolicy(ctx, &store.Policy{Kind: kind, KeepDays: days, Updated: s.Now().UTC(), UpdatedBy: string(by)}); err != nil {
+		return err
+	}
+	_, err := s.Audit.Append(context.WithoutCancel(ctx), audit.Entry{Actor: by, Action: audit.ActionRetentionSet, Outcome: audit.OK,
+		Details: map[string]string{"kind": kind, "days": strconv.Itoa(days)}})
+	return err
+}
+
+// batch bounds the records one purge takes; the next run takes the rest.
+const batch = 500
+
+// Purge purges every record past its kind's policy now, and returns how
+// many of each kind that has a policy.
+func (s *Service) Purge(ctx context.Context) (map[string]int, error) {
+	policies, err := s.DB.Policies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	done := map[string]int{}
+	now := s.Now().UTC()
+	if p, ok := policies[canopy.RetentionReportNotIllegal]; ok {
+		done[p.Kind] = 0
+		ids, err := s.DB.ExpiredNotIllegal(ctx, now.AddDate(0, 0, -p.KeepDays), batch)
+		if err != nil {
+			return done, err
+		}
+		for _, id := range ids {
+			if err := s.DB.DestroyReportKey(ctx, id); err != nil {
+				return done, fmt.Errorf("retention: report %s: %w", id, err)
+			}
+			done[p.Kind]++
+			if _, err := s.Audit.Append(context.WithoutCancel(ctx), audit.Entry{Actor: audit.System, Action: audit.ActionRetentionPurge,
+				Kind: audit.KindReport, ID: id, Outcome: audit.OK,
+				Details: map[string]string{"kind": p.Kind, "days": strconv.Itoa(p.KeepDays)}}); err != nil {
+				return done, err
+			}
+		}
+	}
+	return done, nil
+}
+
+// Every purges every interval until ctx ends.
+func (s *Service) Every(ctx context.Context, interval time.Duration, log func(error)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := s.Purge(ctx); err != nil && ctx.Err() == nil {
+			log(err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
