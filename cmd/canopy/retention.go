@@ -14,7 +14,8 @@ const retentionUsage = `usage:
   canopy retention set KIND DAYS [--data DIR]   keep KIND this many days once done with
   canopy retention purge [--data DIR]           purge now what is past its days
 
-KIND is report_not_illegal (reports decided with no further action).
+KIND is report_not_illegal (reports decided with no further action, from
+their decision) or support_case (support cases, from their closing).
 A kind with no policy is kept until one is set. The node purges every hour.
 `
 

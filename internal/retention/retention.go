@@ -6,8 +6,8 @@
 // the indicators count stay. Legal holds stop it. Each purge is in the
 // audit log, by id and kind, never by content.
 //
-// Reports found not illegal are purged here. Support cases and evidence
-// follow when their pages come (issue 9).
+// Reports found not illegal and closed support cases are purged here;
+// evidence follows when investigations can be closed (issue 9).
 package retention
 
 import (
@@ -27,6 +27,11 @@ type Service struct {
 	DB    *store.DB
 	Audit *audit.Log
 	Now   func() time.Time
+	// Cases deletes closed support cases past their days; nil leaves
+	// them be.
+	Cases interface {
+		PurgeClosed(ctx context.Context, cutoff time.Time, limit int) ([]string, error)
+	}
 }
 
 // maxKeep bounds a policy: fifty years.
@@ -76,6 +81,21 @@ func (s *Service) Purge(ctx context.Context) (map[string]int, error) {
 				Details: map[string]string{"kind": p.Kind, "days": strconv.Itoa(p.KeepDays)}}); err != nil {
 				return done, err
 			}
+		}
+	}
+	if p, ok := policies[canopy.RetentionSupportCase]; ok && s.Cases != nil {
+		done[p.Kind] = 0
+		ids, err := s.Cases.PurgeClosed(ctx, now.AddDate(0, 0, -p.KeepDays), batch)
+		for _, id := range ids {
+			done[p.Kind]++
+			if _, aerr := s.Audit.Append(context.WithoutCancel(ctx), audit.Entry{Actor: audit.System, Action: audit.ActionRetentionPurge,
+				Kind: audit.KindCase, ID: id, Outcome: audit.OK,
+				Details: map[string]string{"kind": p.Kind, "days": strconv.Itoa(p.KeepDays)}}); aerr != nil {
+				return done, aerr
+			}
+		}
+		if err != nil {
+			return done, err
 		}
 	}
 	return done, nil

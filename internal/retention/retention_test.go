@@ -163,3 +163,62 @@ func TestPurgeNotIllegal(t *testing.T) {
 		}
 	})
 }
+
+// TestPurgeClosedCases: a support case closed longer ago than its
+// policy's days is deleted (its key destroyed), unless a legal hold
+// stands; open cases and recently closed ones stay.
+func TestPurgeClosedCases(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		master := make([]byte, seal.KeySize)
+		rand.Read(master)
+		keys, err := seal.New(master)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &clock{now: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)}
+		log := audittest.Open(t, db)
+		log.Now = c.Now
+		sup := &support.Service{DB: db, Keys: keys, Audit: log, Now: c.Now}
+		ret := &retention.Service{DB: db, Audit: log, Now: c.Now, Cases: sup}
+		open := func(close bool) string {
+			t.Helper()
+			cs, err := sup.OpenCase(ctx, caseworker, support.NewCase{Profile: support.Profile{Alias: "A", AgeBand: "11-13"},
+				Details: canopy.CaseDetails{Name: "A name-secret"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if close {
+				if err := sup.Close(ctx, caseworker, cs.ID, canopy.CaseClosedSupported); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return cs.ID
+		}
+		old, held, stillOpen := open(true), open(true), open(false)
+		if err := sup.PlaceHold(ctx, admin, held, "court order"); err != nil {
+			t.Fatal(err)
+		}
+		if err := ret.SetPolicy(ctx, audit.System, canopy.RetentionSupportCase, 365); err != nil {
+			t.Fatal(err)
+		}
+		c.add(366 * 24 * time.Hour)
+		recent := open(true)
+		n, err := ret.Purge(ctx)
+		if err != nil || n[canopy.RetentionSupportCase] != 1 {
+			t.Fatalf("purged %v: %v", n, err)
+		}
+		f, err := sup.Case(ctx, caseworker, old)
+		if err != nil || !f.Case.IsDeleted() || f.Case.Alias != "" {
+			t.Fatalf("the old case: %+v %v", f, err)
+		}
+		if _, err := sup.Details(ctx, caseworker, old); canopy.ErrorCode(err) != canopy.ECONFLICT {
+			t.Errorf("a purged case's details: %v", err)
+		}
+		for _, id := range []string{held, stillOpen, recent} {
+			if d, err := sup.Details(ctx, caseworker, id); err != nil || d.Name != "A name-secret" {
+				t.Errorf("case %s was purged: %+v %v", id, d, err)
+			}
+		}
+	})
+}

@@ -76,3 +76,25 @@ func (db *DB) ExpiredNotIllegal(ctx context.Context, cutoff time.Time, limit int
 	}
 	return out, rows.Err()
 }
+
+// ExpiredCases returns support cases closed before cutoff, not deleted
+// and under no standing legal hold: at most limit of them.
+func (db *DB) ExpiredCases(ctx context.Context, cutoff time.Time, limit int) ([]string, error) {
+	rows, err := db.read.QueryContext(ctx, db.q(`SELECT c.id FROM cases c
+		WHERE c.closed_at <> 0 AND c.closed_at < $1 AND c.deleted_at = 0
+		AND NOT EXISTS (SELECT 1 FROM case_holds h WHERE h.case_id = c.id AND h.lifted_at = 0)
+		ORDER BY c.closed_at, c.id LIMIT $2`), micros(cutoff), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: expired cases: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("store: expired cases: %w", err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}

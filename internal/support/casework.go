@@ -186,3 +186,48 @@ func (s *Service) JurisdictionChoices(who *canopy.Account) []string {
 	}
 	return out
 }
+
+// PurgeClosed deletes, for retention, the cases closed before cutoff that
+// no legal hold keeps: their keys are destroyed as a caseworker's
+// deletion destroys them, and the peers their reports went to are told.
+// It returns the cases deleted, at most limit.
+func (s *Service) PurgeClosed(ctx context.Context, cutoff time.Time, limit int) ([]string, error) {
+	ids, err := s.DB.ExpiredCases(ctx, cutoff, limit)
+	if err != nil {
+		return nil, err
+	}
+	var done []string
+	for _, id := range ids {
+		now := s.now()
+		var after func()
+		purged := false
+		err := s.DB.UpdateCase(ctx, id, func(tx *store.Tx, c *store.SealedCase) error {
+			after, purged = nil, false
+			held, err := tx.Held(id)
+			if err != nil || held || c.IsDeleted() || !c.IsClosed() {
+				return err // a hold placed since the query keeps it
+			}
+			reports, err := tx.CaseReportIDs(id)
+			if err != nil {
+				return err
+			}
+			if err := tx.DestroyCase(id, now); err != nil {
+				return err
+			}
+			purged = true
+			after, err = s.withdraw(tx, reports, canopy.WithdrawalDeleted, now)
+			return err
+		})
+		if err != nil {
+			return done, fmt.Errorf("support: purge case %s: %w", id, err)
+		}
+		if !purged {
+			continue
+		}
+		if after != nil {
+			after()
+		}
+		done = append(done, id)
+	}
+	return done, nil
+}
