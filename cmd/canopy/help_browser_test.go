@@ -70,7 +70,7 @@ func TestFindHelpInBrowser(t *testing.T) {
 				// it first shows.
 				scrollTop(t, ctx, off)
 				browsertest.CheckAxeAll(t, ctx, page, off)
-				if wide := widerThanScreen(t, ctx, off); len(wide) > 0 {
+				if wide := browsertest.WiderThanScreen(t, ctx, off); len(wide) > 0 {
 					t.Errorf("%s: wider than a phone's screen: %v", page, wide)
 				}
 			}
@@ -156,23 +156,4 @@ func scrollTop(t *testing.T, ctx context.Context, scriptsOff bool) {
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("window.scrollTo(0, 0), true")); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// widerThanScreen lists what sticks out of the screen sideways, a
-// phone-sized one in these tests. Measuring needs scripts, which a tab
-// with them off has switched on for the time of it.
-func widerThanScreen(t *testing.T, ctx context.Context, scriptsOff bool) []string {
-	t.Helper()
-	if scriptsOff {
-		chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: false})
-		defer chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
-	}
-	const wider = `document.documentElement.scrollWidth <= window.innerWidth ? [] :
-		Array.from(document.querySelectorAll("body *")).filter(e => { const r = e.getBoundingClientRect(); return r.right > window.innerWidth + 1 || r.left < -1 })
-			.slice(0, 10).map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className ? "." + e.className : "")).concat(["the page"])`
-	out, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](wider))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }

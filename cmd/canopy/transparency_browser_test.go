@@ -91,7 +91,7 @@ func TestTransparencyInBrowser(t *testing.T) {
 				t.Helper()
 				scrollTop(t, ctx, off)
 				browsertest.CheckAxeAll(t, ctx, page, off)
-				if wide := widerThanScreen(t, ctx, off); len(wide) > 0 {
+				if wide := browsertest.WiderThanScreen(t, ctx, off); len(wide) > 0 {
 					t.Errorf("%s: wider than a phone's screen: %v", page, wide)
 				}
 			}

@@ -114,3 +114,23 @@ func checkAxe(t *testing.T, ctx context.Context, page string, scriptsOff, all bo
 		}
 	}
 }
+
+// WiderThanScreen lists what sticks out of the screen sideways, on
+// either side (right-to-left pages overflow to the left); tables and
+// charts that scroll inside a .table-wrap frame do not count. Measuring
+// needs scripts: a tab with them off has them on for the time of it.
+func WiderThanScreen(t *testing.T, ctx context.Context, scriptsOff bool) []string {
+	t.Helper()
+	if scriptsOff {
+		chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: false})
+		defer chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+	}
+	const wider = `document.documentElement.scrollWidth <= window.innerWidth ? [] :
+		Array.from(document.querySelectorAll("body *")).filter(e => { const r = e.getBoundingClientRect(); return (r.right > window.innerWidth + 1 || r.left < -1) && !e.closest(".table-wrap") })
+			.slice(0, 10).map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className ? "." + e.className : "")).concat(["the page"])`
+	out, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](wider))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}

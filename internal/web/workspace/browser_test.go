@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 
@@ -163,20 +162,11 @@ func TestBrowserNetwork(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// wider lists what sticks out of the screen; tables scroll inside
-	// their frame and do not count.
-	const wider = `document.documentElement.scrollWidth <= window.innerWidth ? [] :
-		Array.from(document.querySelectorAll("body *")).filter(e => e.getBoundingClientRect().right > window.innerWidth && !e.closest(".table-wrap"))
-			.slice(0, 10).map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className ? "." + e.className : "")).concat(["the page"])`
 	check := func(page string) {
 		t.Helper()
 		browsertest.CheckAxe(t, ctx, page, true)
-		// The page was rendered without scripts; measuring it needs them.
-		chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: false})
-		defer chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
-		out, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](wider))
-		if err != nil || len(out) > 0 {
-			t.Errorf("%s: wider than a phone's screen: %v %v", page, out, err)
+		if out := browsertest.WiderThanScreen(t, ctx, true); len(out) > 0 {
+			t.Errorf("%s: wider than a phone's screen: %v", page, out)
 		}
 	}
 	text := func(sel string) string {

@@ -32,17 +32,11 @@ func TestBrowserCaseworker(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// wider lists what sticks out of the screen; tables and the chart
-	// scroll inside their frame and do not count.
-	const wider = `document.documentElement.scrollWidth <= window.innerWidth ? [] :
-		Array.from(document.querySelectorAll("body *")).filter(e => e.getBoundingClientRect().right > window.innerWidth && !e.closest(".table-wrap"))
-			.slice(0, 10).map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className ? "." + e.className : "")).concat(["the page"])`
 	check := func(page string) {
 		t.Helper()
 		browsertest.CheckAxe(t, ctx, page, false)
-		out, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](wider))
-		if err != nil || len(out) > 0 {
-			t.Errorf("%s: wider than a phone's screen: %v %v", page, out, err)
+		if out := browsertest.WiderThanScreen(t, ctx, false); len(out) > 0 {
+			t.Errorf("%s: wider than a phone's screen: %v", page, out)
 		}
 	}
 	text := func(sel string) string {

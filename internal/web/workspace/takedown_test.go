@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/canopy-org/canopy"
@@ -505,17 +504,11 @@ func TestBrowserTakedown(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	const wider = `document.documentElement.scrollWidth <= window.innerWidth ? [] :
-		Array.from(document.querySelectorAll("body *")).filter(e => e.getBoundingClientRect().right > window.innerWidth && !e.closest(".table-wrap"))
-			.slice(0, 10).map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className ? "." + e.className : "")).concat(["the page"])`
 	check := func(page string) {
 		t.Helper()
 		browsertest.CheckAxeAll(t, ctx, page, true)
-		chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: false})
-		defer chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
-		out, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](wider))
-		if err != nil || len(out) > 0 {
-			t.Errorf("%s: wider than a phone's screen: %v %v", page, out, err)
+		if out := browsertest.WiderThanScreen(t, ctx, true); len(out) > 0 {
+			t.Errorf("%s: wider than a phone's screen: %v", page, out)
 		}
 	}
 	text := func(sel string) string {
