@@ -105,20 +105,16 @@ func medianChart(id, name string, months []string, median func(string) (time.Dur
 	for _, m := range months {
 		d, ok := median(m)
 		if !ok {
-			c.Bars = append(c.Bars, indicatorsBar(m, 0, "none"))
+			c.Bars = append(c.Bars, chart.Bar{Label: m, Mark: "none"})
 			desc = append(desc, m+": none")
 			continue
 		}
 		h := d.Hours()
-		c.Bars = append(c.Bars, indicatorsBar(m, h, ""))
+		c.Bars = append(c.Bars, chart.Bar{Label: m, Value: h})
 		desc = append(desc, m+": "+hours(d))
 	}
 	c.Desc = "Median in hours, by month. " + strings.Join(desc, "; ") + "."
 	return c.SVG()
-}
-
-func indicatorsBar(label string, v float64, mark string) chart.Bar {
-	return chart.Bar{Label: label, Value: v, Mark: mark}
 }
 
 // dashboard shows the indicators over a period of months.
