@@ -388,13 +388,20 @@ func (s *Service) plan(ctx context.Context, id string, placed []Placement, dk *s
 			names[h.ID] = h.Name
 		}
 	}
+	// Every address of the report at once, by notice, in each notice's
+	// order.
+	all, err := s.DB.ReportTakedowns(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	byNotice := map[string][]store.SealedTakedown{}
+	for _, it := range all {
+		byNotice[it.NoticeID] = append(byNotice[it.NoticeID], it)
+	}
 	p := &Plan{}
 	noticed := map[string]bool{}
 	for _, n := range notices {
-		_, items, err := s.DB.Notice(ctx, n.ID)
-		if err != nil {
-			return nil, err
-		}
+		items := byNotice[n.ID]
 		v := NoticeView{Notice: n, HostName: names[n.Host]}
 		if v.HostName == "" {
 			v.HostName = n.Host
