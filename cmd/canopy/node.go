@@ -120,9 +120,10 @@ type Main struct {
 	// background are the loops that write (the roller, the consent
 	// sweep, the sharing of indicators): Close waits for them before the
 	// database closes.
-	background sync.WaitGroup
-	metricsSrv *http.Server
-	blobs      *blob.Dir
+	background   sync.WaitGroup
+	stopAssessed context.CancelFunc // notices being prepared after an assessment
+	metricsSrv   *http.Server
+	blobs        *blob.Dir
 
 	ln     net.Listener
 	public string // PublicURL, or the default derived from the port
@@ -261,17 +262,19 @@ func (m *Main) open(ctx context.Context) error {
 	// An assessment for takedown prepares its notices. Placing the
 	// addresses looks them up in DNS, so it runs beside the request; the
 	// report page offers to prepare again if it has not finished.
+	bctx, bcancel := context.WithCancel(context.Background())
+	m.stopAssessed = bcancel
 	m.Triage.Assessed = func(id string, a canopy.Assessment) {
 		if a.Outcome != canopy.OutcomeTakedown {
 			return
 		}
-		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		m.background.Go(func() {
+			ctx, cancel := context.WithTimeout(bctx, time.Minute)
 			defer cancel()
 			if err := m.Takedown.PrepareAssessed(ctx, id); err != nil {
 				m.Logger.Error("takedown: prepare notices", "report", id, "err", err)
 			}
-		}()
+		})
 	}
 	m.Roller = &indicators.Roller{DB: db, Logger: m.Logger}
 	// Evidence files live encrypted in the data directory's blob store.
@@ -523,6 +526,9 @@ func (m *Main) Close() error {
 	}
 	if m.stopCheckpoints != nil {
 		m.stopCheckpoints()
+	}
+	if m.stopAssessed != nil {
+		m.stopAssessed()
 	}
 	m.background.Wait()
 	if m.Audit != nil {
