@@ -21,8 +21,75 @@ type Investigation struct {
 	Opened       time.Time
 	OpenedBy     string
 	Closed       time.Time
-	// Held is true while a legal hold stands: nothing of it is purged.
-	Held bool
+	ClosedBy     string
+	// Held is true while a legal hold stands: nothing of it is purged or
+	// destroyed. HeldSince and HeldBy say since when and who placed it.
+	Held      bool
+	HeldSince time.Time
+	HeldBy    string
+	// Purged is when retention destroyed its evidence and its key, or
+	// zero. Its codes, hashes, dates and custody actions stay; every
+	// word in it (title, names, notes, reasons) is gone for good.
+	Purged time.Time
+}
+
+// InvestigationEvent is one line of an investigation's timeline: who did
+// what, when, to what (Ref: a report id, an evidence item id or a task
+// number), and the words that go with it (Body, sealed; here once
+// opened, "" when purged).
+type InvestigationEvent struct {
+	N     int // its place in the timeline, from 1
+	At    time.Time
+	Actor string // an account id, or "system"
+	Kind  string // one of InvestigationEventKinds
+	Ref   string
+	Body  string
+}
+
+// Kinds of investigation event.
+const (
+	InvestigationOpened      = "opened"
+	InvestigationNote        = "note"                 // Body: the note
+	InvestigationTaskAdded   = "task_added"           // Ref: the task's number; Body: its title
+	InvestigationTaskDone    = "task_done"            // Ref: the task's number
+	InvestigationTaskReopen  = "task_reopened"        // Ref: the task's number
+	InvestigationLinked      = "report_linked"        // Ref: the report
+	InvestigationUnlinked    = "report_unlinked"      // Ref: the report
+	InvestigationAcquired    = "evidence_acquired"    // Ref: the item
+	InvestigationDestroyed   = "evidence_destroyed"   // Ref: the item; Body: why
+	InvestigationTransferred = "evidence_transferred" // Ref: the items, space-separated; Body: to whom, and why
+	InvestigationExported    = "exported"             // Ref: the items, space-separated
+	InvestigationClosedEvent = "closed"               // Body: why
+	InvestigationReopened    = "reopened"             // Body: why
+	InvestigationHoldPlaced  = "hold_placed"          // Body: why (the order it follows)
+	InvestigationHoldLifted  = "hold_lifted"          // Body: why
+	InvestigationPurgedEvent = "purged"               // by retention; no body
+)
+
+// InvestigationEventKinds lists the kinds.
+var InvestigationEventKinds = []string{InvestigationOpened, InvestigationNote, InvestigationTaskAdded, InvestigationTaskDone,
+	InvestigationTaskReopen, InvestigationLinked, InvestigationUnlinked, InvestigationAcquired, InvestigationDestroyed,
+	InvestigationTransferred, InvestigationExported, InvestigationClosedEvent, InvestigationReopened, InvestigationHoldPlaced,
+	InvestigationHoldLifted, InvestigationPurgedEvent}
+
+// InvestigationTask is a piece of work in an investigation: what (Title,
+// sealed), for whom, by when, and whether it is done.
+type InvestigationTask struct {
+	N         int // its number in the investigation, from 1
+	Title     string
+	Assignee  string // an account id, or ""
+	Due       time.Time
+	Created   time.Time
+	CreatedBy string
+	Done      time.Time
+	DoneBy    string
+}
+
+// InvestigationReport is a report linked to an investigation.
+type InvestigationReport struct {
+	ReportID string
+	Linked   time.Time
+	LinkedBy string
 }
 
 // Statuses of an investigation.

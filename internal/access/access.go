@@ -39,6 +39,7 @@ const (
 	HostManage          Permission = "host.manage"          // maintain the list of hosts that take notices
 	IndicatorsView      Permission = "indicators.view"      // read the indicators dashboard: counts and times, never a report
 	InvestigationManage Permission = "investigation.manage" // open investigations, add and read evidence (each access is in its chain of custody)
+	InvestigationHold   Permission = "investigation.hold"   // place and lift legal holds on investigations
 )
 
 // Rule is one row of the matrix.
@@ -74,6 +75,7 @@ var Matrix = []Rule{
 	{HostManage, "Maintain the list of hosts that take takedown notices, import and export it", []canopy.Role{admin, supervisor}},
 	{IndicatorsView, "Read the indicators dashboard and compare with other countries (counts and times, never a report)", canopy.Roles},
 	{InvestigationManage, "Open investigations and add, read, verify and destroy their evidence (each access is in the item's chain of custody)", []canopy.Role{analyst, supervisor, liaison}},
+	{InvestigationHold, "Place and lift a legal hold on an investigation, which stops the destruction and the purge of its evidence", []canopy.Role{supervisor, liaison}},
 	{AccountManage, "Create, change and disable staff accounts", []canopy.Role{admin}},
 	{PeerManage, "Add, change, suspend and remove peer nodes, routing rules and bank subscriptions", []canopy.Role{admin}},
 	{CaseManage, "Open and work on support cases: needs, service referrals, safety plans, check-ins, consent (each opening is audited)", []canopy.Role{caseworker}},

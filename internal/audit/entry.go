@@ -404,6 +404,8 @@ const (
 	ActionIndicatorsShare     Action = "indicators.share"     // published indicators were sent to peers, or received from one
 	ActionInvestigationCreate Action = "investigation.create" // an investigation was opened
 	ActionInvestigationView   Action = "investigation.view"   // an investigation's evidence list was opened
+	ActionInvestigationList   Action = "investigation.list"   // a list of investigations, with their titles, was opened: Details count
+	ActionInvestigationChange Action = "investigation.change" // an investigation changed: Details step (note, task, link, close, hold…) and ids
 	ActionEvidenceCustody     Action = "evidence.custody"     // a step of an evidence item's chain of custody: Details action, sha256
 	ActionRetentionSet        Action = "retention.set"        // a retention policy was set: Details kind, days
 	ActionRetentionPurge      Action = "retention.purge"      // a record was purged under its kind's policy
@@ -412,7 +414,7 @@ const (
 func init() {
 	for _, a := range []Action{ActionNoticePrepare, ActionNoticeSend, ActionNoticeDeliver, ActionTakedownUpdate,
 		ActionTakedownEscalate, ActionHostChange, ActionIndicatorsShare, ActionInvestigationCreate, ActionInvestigationView,
-		ActionEvidenceCustody, ActionRetentionSet, ActionRetentionPurge} {
+		ActionInvestigationList, ActionInvestigationChange, ActionEvidenceCustody, ActionRetentionSet, ActionRetentionPurge} {
 		actions[a] = true
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -39,6 +40,11 @@ type Service struct {
 	Audit *audit.Log
 	Blobs blob.Store
 	Now   func() time.Time
+	// RevealFor is how long a reveal of an image lasts; DefaultRevealFor
+	// when zero.
+	RevealFor time.Duration
+
+	reveals reveals
 }
 
 // now is the time at the store's precision (microseconds), so what is
@@ -218,6 +224,9 @@ func (s *Service) Acquire(ctx context.Context, who *canopy.Account, invID, name 
 	if why, err = text("why", why, maxWhy); err != nil {
 		return nil, err
 	}
+	if inv.Status != canopy.InvestigationOpen {
+		return nil, &canopy.Error{Code: canopy.ECONFLICT, Key: "error.investigation.closed"}
+	}
 	dk, err := s.dataKey(inv)
 	if err != nil {
 		return nil, err
@@ -257,7 +266,7 @@ func (s *Service) Acquire(ctx context.Context, who *canopy.Account, invID, name 
 	}
 	step := &store.SealedCustody{CustodyEntry: canopy.CustodyEntry{ItemID: id, Action: canopy.CustodyAcquired, At: now, Actor: who.ID,
 		SHA256: d.SHA256}, SealedWhy: dk.Seal([]byte(why), whyContext(id, now))}
-	if err := s.DB.AddEvidence(ctx, item, step); err != nil {
+	if err := s.DB.AddEvidence(ctx, item, step, event(dk, invID, now, who.ID, canopy.InvestigationAcquired, id, "")); err != nil {
 		s.Blobs.Delete(context.WithoutCancel(ctx), key)
 		return nil, err
 	}
@@ -357,7 +366,8 @@ func (s *Service) access(ctx context.Context, who *canopy.Account, itemID, actio
 
 // Destroy destroys an item's file (an order, or retention): its name and
 // key are forgotten, its bytes deleted, and the step recorded; its hashes
-// and custody stay.
+// and custody stay. A legal hold on the investigation refuses it, and the
+// refusal is audited.
 func (s *Service) Destroy(ctx context.Context, who *canopy.Account, itemID, why string) error {
 	e, dk, err := s.item(ctx, who, itemID)
 	if err != nil {
@@ -369,10 +379,25 @@ func (s *Service) Destroy(ctx context.Context, who *canopy.Account, itemID, why 
 	now := s.now()
 	step := &store.SealedCustody{CustodyEntry: canopy.CustodyEntry{ItemID: e.ID, Action: canopy.CustodyDestroyed, At: now, Actor: who.ID,
 		SHA256: e.SHA256}, SealedWhy: dk.Seal([]byte(why), whyContext(e.ID, now))}
-	if err := s.DB.DestroyEvidence(ctx, e.ID, now, step); err != nil {
+	err = s.DB.UpdateInvestigation(ctx, e.InvestigationID, func(tx *store.Tx, inv *store.SealedInvestigation) error {
+		if inv.Held {
+			return errHeld
+		}
+		if err := tx.DestroyEvidence(e.ID, now, step); err != nil {
+			return err
+		}
+		return tx.AddInvestigationEvent(e.InvestigationID, event(dk, e.InvestigationID, now, who.ID, canopy.InvestigationDestroyed, e.ID, why))
+	})
+	if errors.Is(err, errHeld) {
+		if aerr := s.audit(ctx, who, audit.ActionEvidenceCustody, audit.KindEvidence, e.ID, audit.Denied,
+			map[string]string{"action": canopy.CustodyDestroyed, "investigation": e.InvestigationID, "reason": "legal_hold"}); aerr != nil {
+			return aerr
+		}
+	}
+	if err != nil {
 		return err
 	}
-	if err := s.Blobs.Delete(ctx, e.BlobKey); err != nil && !errors.Is(err, blob.ErrNotFound) {
+	if err := s.Blobs.Delete(context.WithoutCancel(ctx), e.BlobKey); err != nil && !errors.Is(err, blob.ErrNotFound) {
 		return fmt.Errorf("evidence: delete the bytes of %s: %w", e.ID, err)
 	}
 	return s.custodyAudit(ctx, who, &step.CustodyEntry, e.InvestigationID)
@@ -392,6 +417,12 @@ func (s *Service) Items(ctx context.Context, who *canopy.Account, invID string) 
 	if err := s.audit(ctx, who, audit.ActionInvestigationView, audit.KindInvestigation, invID, audit.OK, nil); err != nil {
 		return nil, err
 	}
+	return s.items(ctx, invID, dk)
+}
+
+// items reads an investigation's items and their custody, opening names
+// and reasons with dk; with dk nil (a purged investigation) they stay "".
+func (s *Service) items(ctx context.Context, invID string, dk *seal.DataKey) ([]Item, error) {
 	sealed, err := s.DB.InvestigationEvidence(ctx, invID)
 	if err != nil {
 		return nil, err
@@ -399,7 +430,7 @@ func (s *Service) Items(ctx context.Context, who *canopy.Account, invID string) 
 	out := make([]Item, 0, len(sealed))
 	for _, e := range sealed {
 		it := Item{EvidenceItem: e.EvidenceItem}
-		if e.Name != nil {
+		if e.Name != nil && dk != nil {
 			b, err := dk.Open(e.Name, nameContext(invID, e.ID))
 			if err != nil {
 				return nil, fmt.Errorf("evidence: name of %s: %w", e.ID, err)
@@ -412,7 +443,7 @@ func (s *Service) Items(ctx context.Context, who *canopy.Account, invID string) 
 		}
 		for _, c := range chain {
 			entry := c.CustodyEntry
-			if c.SealedWhy != nil {
+			if c.SealedWhy != nil && dk != nil {
 				b, err := dk.Open(c.SealedWhy, whyContext(e.ID, c.At))
 				if err != nil {
 					return nil, fmt.Errorf("evidence: custody of %s: %w", e.ID, err)
@@ -504,15 +535,30 @@ func (s *Service) export(ctx context.Context, by audit.Actor, actor, invID, dir,
 		return err
 	}
 	now := s.now()
-	for _, e := range exported {
-		step := &store.SealedCustody{CustodyEntry: canopy.CustodyEntry{ItemID: e.ID, Action: canopy.CustodyExported, At: now, Actor: actor,
-			SHA256: e.SHA256}, SealedWhy: dk.Seal([]byte("evidence bundle"), whyContext(e.ID, now))}
-		if err := s.DB.Update(ctx, func(tx *store.Tx) error { return tx.AddCustody(step) }); err != nil {
-			return err
+	ids := make([]string, len(exported))
+	for i, e := range exported {
+		ids[i] = e.ID
+	}
+	// The export's line on the timeline and every item's custody step
+	// are one transaction.
+	steps := make([]*store.SealedCustody, len(exported))
+	if err := s.DB.Update(ctx, func(tx *store.Tx) error {
+		for i, e := range exported {
+			steps[i] = &store.SealedCustody{CustodyEntry: canopy.CustodyEntry{ItemID: e.ID, Action: canopy.CustodyExported, At: now,
+				Actor: actor, SHA256: e.SHA256}, SealedWhy: dk.Seal([]byte("evidence bundle"), whyContext(e.ID, now))}
+			if err := tx.AddCustody(steps[i]); err != nil {
+				return err
+			}
 		}
+		return tx.AddInvestigationEvent(invID, event(dk, invID, now, actor, canopy.InvestigationExported, strings.Join(ids, " "), ""))
+	}); err != nil {
+		return err
+	}
+	for i, e := range exported {
 		if _, err := s.Audit.Append(context.WithoutCancel(ctx), audit.Entry{Actor: by, Action: audit.ActionEvidenceCustody,
 			Kind: audit.KindEvidence, ID: e.ID, Outcome: audit.OK,
-			Details: map[string]string{"action": canopy.CustodyExported, "investigation": invID, "sha256": e.SHA256}}); err != nil {
+			Details: map[string]string{"action": canopy.CustodyExported, "investigation": invID, "sha256": e.SHA256,
+				"step": strconv.Itoa(steps[i].N)}}); err != nil {
 			return fmt.Errorf("evidence: audit the export: %w", err)
 		}
 	}

@@ -6,8 +6,9 @@
 // the indicators count stay. Legal holds stop it. Each purge is in the
 // audit log, by id and kind, never by content.
 //
-// Reports found not illegal and closed support cases are purged here;
-// evidence follows when investigations can be closed (issue 9).
+// Reports found not illegal, closed support cases and the evidence of
+// closed investigations are purged here. A report linked to an
+// investigation or to a held support case is kept.
 package retention
 
 import (
@@ -29,9 +30,16 @@ type Service struct {
 	Now   func() time.Time
 	// Cases deletes closed support cases past their days; nil leaves
 	// them be.
-	Cases interface {
-		PurgeClosed(ctx context.Context, cutoff time.Time, limit int) ([]string, error)
-	}
+	Cases purger
+	// Evidence purges closed investigations past their days: their
+	// files, names, notes and key; nil leaves them be.
+	Evidence purger
+}
+
+// purger purges up to limit records done with before cutoff that no
+// legal hold keeps, and returns their ids.
+type purger interface {
+	PurgeClosed(ctx context.Context, cutoff time.Time, limit int) ([]string, error)
 }
 
 // maxKeep bounds a policy: fifty years.
@@ -83,13 +91,21 @@ func (s *Service) Purge(ctx context.Context) (map[string]int, error) {
 			}
 		}
 	}
-	if p, ok := policies[canopy.RetentionSupportCase]; ok && s.Cases != nil {
+	for _, k := range []struct {
+		kind   string
+		purger purger
+		audit  audit.Kind
+	}{{canopy.RetentionSupportCase, s.Cases, audit.KindCase}, {canopy.RetentionEvidence, s.Evidence, audit.KindInvestigation}} {
+		p, ok := policies[k.kind]
+		if !ok || k.purger == nil {
+			continue
+		}
 		done[p.Kind] = 0
-		ids, err := s.Cases.PurgeClosed(ctx, now.AddDate(0, 0, -p.KeepDays), batch)
+		ids, err := k.purger.PurgeClosed(ctx, now.AddDate(0, 0, -p.KeepDays), batch)
 		for _, id := range ids {
 			done[p.Kind]++
 			if _, aerr := s.Audit.Append(context.WithoutCancel(ctx), audit.Entry{Actor: audit.System, Action: audit.ActionRetentionPurge,
-				Kind: audit.KindCase, ID: id, Outcome: audit.OK,
+				Kind: k.audit, ID: id, Outcome: audit.OK,
 				Details: map[string]string{"kind": p.Kind, "days": strconv.Itoa(p.KeepDays)}}); aerr != nil {
 				return done, aerr
 			}

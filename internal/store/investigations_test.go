@@ -35,12 +35,12 @@ func TestEvidenceCustody(t *testing.T) {
 			return &store.SealedCustody{CustodyEntry: canopy.CustodyEntry{ItemID: "ev1", Action: action, At: at, Actor: "li1", SHA256: sum},
 				SealedWhy: []byte("sealed why")}
 		}
-		if err := db.AddEvidence(ctx, e, step(canopy.CustodyAcquired)); err != nil {
+		if err := db.AddEvidence(ctx, e, step(canopy.CustodyAcquired), acquiredEvent("ev1", at)); err != nil {
 			t.Fatal(err)
 		}
 		bad := *e
 		bad.ID, bad.InvestigationID = "ev2", "nope"
-		if err := db.AddEvidence(ctx, &bad, step(canopy.CustodyAcquired)); canopy.ErrorCode(err) != canopy.ENOTFOUND {
+		if err := db.AddEvidence(ctx, &bad, step(canopy.CustodyAcquired), acquiredEvent("ev2", at)); canopy.ErrorCode(err) != canopy.ENOTFOUND {
 			t.Fatalf("evidence of no investigation: %v", err)
 		}
 		for _, a := range []string{canopy.CustodyViewed, canopy.CustodyExported} {
@@ -48,10 +48,10 @@ func TestEvidenceCustody(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if err := db.DestroyEvidence(ctx, "ev1", at, step(canopy.CustodyDestroyed)); err != nil {
+		if err := db.Update(ctx, func(tx *store.Tx) error { return tx.DestroyEvidence("ev1", at, step(canopy.CustodyDestroyed)) }); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.DestroyEvidence(ctx, "ev1", at, step(canopy.CustodyDestroyed)); canopy.ErrorCode(err) != canopy.ECONFLICT {
+		if err := db.Update(ctx, func(tx *store.Tx) error { return tx.DestroyEvidence("ev1", at, step(canopy.CustodyDestroyed)) }); canopy.ErrorCode(err) != canopy.ECONFLICT {
 			t.Fatalf("destroyed twice: %v", err)
 		}
 		item, err := db.Evidence(ctx, "ev1")
@@ -72,4 +72,9 @@ func TestEvidenceCustody(t *testing.T) {
 			t.Fatalf("items %+v %v", items, err)
 		}
 	})
+}
+
+func acquiredEvent(item string, at time.Time) *store.SealedInvestigationEvent {
+	return &store.SealedInvestigationEvent{InvestigationEvent: canopy.InvestigationEvent{At: at, Actor: "li1",
+		Kind: canopy.InvestigationAcquired, Ref: item}}
 }

@@ -1,0 +1,535 @@
+package evidence
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/canopy-org/canopy"
+	"github.com/canopy-org/canopy/internal/access"
+	"github.com/canopy-org/canopy/internal/audit"
+	"github.com/canopy-org/canopy/internal/blob"
+	"github.com/canopy-org/canopy/internal/seal"
+	"github.com/canopy-org/canopy/internal/store"
+)
+
+// The work of an investigation beyond its evidence: the list, the whole
+// investigation opened (reports, items, tasks, timeline), notes, tasks,
+// links to reports, closing and reopening, legal holds, handing evidence
+// over, and the purge that retention asks for. Every change is one
+// transaction with its line on the timeline, and is audited as
+// investigation.change by step and ids, never by its words.
+
+// Limits of the words staff write.
+const (
+	maxNote = 5000
+	maxTo   = 200
+)
+
+var (
+	errHeld   = &canopy.Error{Code: canopy.ECONFLICT, Key: "error.investigation.held"}
+	errPurged = &canopy.Error{Code: canopy.ECONFLICT, Key: "error.investigation.destroyed"}
+)
+
+// eventContext binds a timeline body to its investigation and place.
+func eventContext(inv string, at time.Time, kind string) string {
+	return "investigation/" + inv + "/event/" + kind + "/" + at.UTC().Format(time.RFC3339Nano)
+}
+
+func taskContext(inv string, created time.Time) string {
+	return "investigation/" + inv + "/task/" + created.UTC().Format(time.RFC3339Nano)
+}
+
+// event is a timeline line with its body sealed (none when body is "").
+func event(dk *seal.DataKey, inv string, at time.Time, actor, kind, ref, body string) *store.SealedInvestigationEvent {
+	e := &store.SealedInvestigationEvent{InvestigationEvent: canopy.InvestigationEvent{At: at, Actor: actor, Kind: kind, Ref: ref}}
+	if body != "" && dk != nil {
+		e.SealedBody = dk.Seal([]byte(body), eventContext(inv, at, kind))
+	}
+	return e
+}
+
+// Summary is an investigation in a list.
+type Summary struct {
+	canopy.Investigation
+	Title                     string // "" once purged
+	Reports, Items, OpenTasks int
+}
+
+// List returns a page of the investigations in the member's
+// jurisdictions, newest first, with their titles (the opening of the
+// list is audited), and how many there are. status is "" for every one.
+func (s *Service) List(ctx context.Context, who *canopy.Account, status string, limit, offset int) ([]Summary, int, error) {
+	if _, err := s.allow(ctx, who, ""); err != nil {
+		return nil, 0, err
+	}
+	if status != "" && !slices.Contains(canopy.InvestigationStatuses, status) {
+		return nil, 0, fieldErr("status", "error.unknown_code")
+	}
+	f := store.InvestigationFilter{Status: status, Limit: limit, Offset: offset}
+	if len(who.Jurisdictions) > 0 {
+		f.Jurisdictions = who.Jurisdictions
+	}
+	rows, total, err := s.DB.Investigations(ctx, f)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := s.audit(ctx, who, audit.ActionInvestigationList, audit.KindInvestigation, "", audit.OK,
+		map[string]string{"count": strconv.Itoa(len(rows))}); err != nil {
+		return nil, 0, err
+	}
+	out := make([]Summary, 0, len(rows))
+	for _, r := range rows {
+		sum := Summary{Investigation: r.Investigation, Reports: r.Reports, Items: r.Items, OpenTasks: r.OpenTasks}
+		if r.WrappedKey != nil {
+			dk, err := s.dataKey(&r.SealedInvestigation)
+			if err != nil {
+				return nil, 0, err
+			}
+			t, err := dk.Open(r.Title, titleContext(r.ID))
+			if err != nil {
+				return nil, 0, fmt.Errorf("evidence: title of %s: %w", r.ID, err)
+			}
+			sum.Title = string(t)
+		}
+		out = append(out, sum)
+	}
+	return out, total, nil
+}
+
+// Detail is an investigation opened whole. Once purged, every word in it
+// is "": its codes, hashes, dates and custody actions remain.
+type Detail struct {
+	canopy.Investigation
+	Title    string
+	Reports  []canopy.InvestigationReport
+	Items    []Item
+	Tasks    []canopy.InvestigationTask
+	Timeline []canopy.InvestigationEvent
+}
+
+// Investigation returns an investigation opened whole; the opening is audited.
+func (s *Service) Investigation(ctx context.Context, who *canopy.Account, id string) (*Detail, error) {
+	inv, err := s.allow(ctx, who, id)
+	if err != nil {
+		return nil, err
+	}
+	var dk *seal.DataKey
+	if inv.WrappedKey != nil {
+		if dk, err = s.dataKey(inv); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.audit(ctx, who, audit.ActionInvestigationView, audit.KindInvestigation, id, audit.OK, nil); err != nil {
+		return nil, err
+	}
+	d := &Detail{Investigation: inv.Investigation}
+	open := func(sealed []byte, context string) (string, error) {
+		if dk == nil || sealed == nil {
+			return "", nil
+		}
+		b, err := dk.Open(sealed, context)
+		if err != nil {
+			return "", fmt.Errorf("evidence: open a part of %s: %w", id, err)
+		}
+		return string(b), nil
+	}
+	if d.Title, err = open(inv.Title, titleContext(id)); err != nil {
+		return nil, err
+	}
+	if d.Reports, err = s.DB.InvestigationReports(ctx, id); err != nil {
+		return nil, err
+	}
+	if d.Items, err = s.items(ctx, id, dk); err != nil {
+		return nil, err
+	}
+	tasks, err := s.DB.InvestigationTasks(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tasks {
+		task := t.InvestigationTask
+		if task.Title, err = open(t.SealedTitle, taskContext(id, t.Created)); err != nil {
+			return nil, err
+		}
+		d.Tasks = append(d.Tasks, task)
+	}
+	events, err := s.DB.InvestigationEvents(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range events {
+		ev := e.InvestigationEvent
+		if ev.Body, err = open(e.SealedBody, eventContext(id, e.At, e.Kind)); err != nil {
+			return nil, err
+		}
+		d.Timeline = append(d.Timeline, ev)
+	}
+	return d, nil
+}
+
+// change runs fn on an investigation the member may work on with perm,
+// in one transaction with its row locked, then audits the step. fn gets
+// the investigation's key; a purged investigation takes no change.
+func (s *Service) change(ctx context.Context, who *canopy.Account, perm access.Permission, id string, details map[string]string,
+	fn func(tx *store.Tx, inv *store.SealedInvestigation, dk *seal.DataKey, now time.Time) error) error {
+	if perm != access.InvestigationManage && !access.Can(who.Role, perm) {
+		if err := s.audit(ctx, who, audit.ActionPermissionDenied, audit.KindInvestigation, id, audit.Denied,
+			map[string]string{"permission": string(perm)}); err != nil {
+			return err
+		}
+		return errForbidden
+	}
+	inv, err := s.allow(ctx, who, id)
+	if err != nil {
+		return err
+	}
+	if inv.WrappedKey == nil {
+		return errPurged
+	}
+	dk, err := s.dataKey(inv)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	err = s.DB.UpdateInvestigation(ctx, id, func(tx *store.Tx, inv *store.SealedInvestigation) error {
+		if inv.WrappedKey == nil {
+			return errPurged
+		}
+		return fn(tx, inv, dk, now)
+	})
+	if err != nil {
+		return err
+	}
+	return s.audit(ctx, who, audit.ActionInvestigationChange, audit.KindInvestigation, id, audit.OK, details)
+}
+
+// AddNote adds a note to an investigation's timeline.
+func (s *Service) AddNote(ctx context.Context, who *canopy.Account, id, note string) error {
+	note, err := text("note", note, maxNote)
+	if err != nil {
+		return err
+	}
+	return s.change(ctx, who, access.InvestigationManage, id, map[string]string{"step": "note"},
+		func(tx *store.Tx, _ *store.SealedInvestigation, dk *seal.DataKey, now time.Time) error {
+			return tx.AddInvestigationEvent(id, event(dk, id, now, who.ID, canopy.InvestigationNote, "", note))
+		})
+}
+
+// AddTask adds a task, for a member who may work on investigations (or
+// nobody yet, when assignee is ""), due by due (zero for no date), and
+// returns its number.
+func (s *Service) AddTask(ctx context.Context, who *canopy.Account, id, title, assignee string, due time.Time) (int, error) {
+	title, err := text("title", title, maxTitle)
+	if err != nil {
+		return 0, err
+	}
+	if assignee = strings.TrimSpace(assignee); assignee != "" {
+		a, err := s.DB.Account(ctx, assignee)
+		if canopy.ErrorCode(err) == canopy.ENOTFOUND || err == nil && (a.Disabled || !access.Can(a.Role, access.InvestigationManage)) {
+			return 0, fieldErr("assignee", "error.investigation.assignee")
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	var n int
+	err = s.change(ctx, who, access.InvestigationManage, id, map[string]string{"step": "task"},
+		func(tx *store.Tx, _ *store.SealedInvestigation, dk *seal.DataKey, now time.Time) error {
+			task := &store.SealedTask{InvestigationTask: canopy.InvestigationTask{Assignee: assignee, Due: due.UTC(), Created: now,
+				CreatedBy: who.ID}, SealedTitle: dk.Seal([]byte(title), taskContext(id, now))}
+			if err := tx.AddInvestigationTask(id, task); err != nil {
+				return err
+			}
+			n = task.N
+			return tx.AddInvestigationEvent(id, event(dk, id, now, who.ID, canopy.InvestigationTaskAdded, strconv.Itoa(n), title))
+		})
+	return n, err
+}
+
+// SetTaskDone marks a task done, or not done again.
+func (s *Service) SetTaskDone(ctx context.Context, who *canopy.Account, id string, n int, done bool) error {
+	kind, step := canopy.InvestigationTaskDone, "task_done"
+	if !done {
+		kind, step = canopy.InvestigationTaskReopen, "task_reopened"
+	}
+	return s.change(ctx, who, access.InvestigationManage, id, map[string]string{"step": step, "task": strconv.Itoa(n)},
+		func(tx *store.Tx, _ *store.SealedInvestigation, dk *seal.DataKey, now time.Time) error {
+			when, by := now, who.ID
+			if !done {
+				when, by = time.Time{}, ""
+			}
+			changed, err := tx.SetInvestigationTaskDone(id, n, when, by)
+			if err != nil || !changed {
+				return err
+			}
+			return tx.AddInvestigationEvent(id, event(dk, id, now, who.ID, kind, strconv.Itoa(n), ""))
+		})
+}
+
+// LinkReport links a report the member may see to an investigation. A
+// report linked to an investigation is never purged by retention.
+func (s *Service) LinkReport(ctx context.Context, who *canopy.Account, id, reportID string) error {
+	reportID = strings.ToLower(strings.TrimSpace(reportID))
+	if reportID == "" {
+		return fieldErr("report", "error.required")
+	}
+	state, err := s.DB.TriageState(ctx, reportID)
+	if canopy.ErrorCode(err) == canopy.ENOTFOUND || err == nil && !access.InJurisdiction(who, state.Jurisdiction) {
+		return fieldErr("report", "error.report.not_found")
+	}
+	if err != nil {
+		return err
+	}
+	return s.change(ctx, who, access.InvestigationManage, id, map[string]string{"step": "link", "report": reportID},
+		func(tx *store.Tx, _ *store.SealedInvestigation, dk *seal.DataKey, now time.Time) error {
+			added, err := tx.LinkInvestigationReport(id, canopy.InvestigationReport{ReportID: reportID, Linked: now, LinkedBy: who.ID})
+			if canopy.ErrorCode(err) == canopy.ENOTFOUND {
+				return fieldErr("report", "error.report.not_found")
+			}
+			if err != nil || !added {
+				return err
+			}
+			return tx.AddInvestigationEvent(id, event(dk, id, now, who.ID, canopy.InvestigationLinked, reportID, ""))
+		})
+}
+
+// UnlinkReport unlinks a report from an investigation.
+func (s *Service) UnlinkReport(ctx context.Context, who *canopy.Account, id, reportID string) error {
+	reportID = strings.ToLower(strings.TrimSpace(reportID))
+	return s.change(ctx, who, access.InvestigationManage, id, map[string]string{"step": "unlink", "report": reportID},
+		func(tx *store.Tx, _ *store.SealedInvestigation, dk *seal.DataKey, now time.Time) error {
+			removed, err := tx.UnlinkInvestigationReport(id, reportID)
+			if err != nil {
+				return err
+			}
+			if !removed {
+				return &canopy.Error{Code: canopy.ENOTFOUND, Key: "error.report.not_found"}
+			}
+			return tx.AddInvestigationEvent(id, event(dk, id, now, who.ID, canopy.InvestigationUnlinked, reportID, ""))
+		})
+}
+
+// Close closes an investigation, with why. Retention counts the time its
+// evidence is kept from its closing.
+func (s *Service) Close(ctx context.Context, who *canopy.Account, id, why string) error {
+	return s.setStatus(ctx, who, id, why, canopy.InvestigationClosed)
+}
+
+// Reopen opens a closed investigation again, with why; retention stops
+// counting until it is closed again.
+func (s *Service) Reopen(ctx context.Context, who *canopy.Account, id, why string) error {
+	return s.setStatus(ctx, who, id, why, canopy.InvestigationOpen)
+}
+
+func (s *Service) setStatus(ctx context.Context, who *canopy.Account, id, why, status string) error {
+	why, err := text("why", why, maxWhy)
+	if err != nil {
+		return err
+	}
+	kind := canopy.InvestigationClosedEvent
+	if status == canopy.InvestigationOpen {
+		kind = canopy.InvestigationReopened
+	}
+	return s.change(ctx, who, access.InvestigationManage, id, map[string]string{"step": kind},
+		func(tx *store.Tx, inv *store.SealedInvestigation, dk *seal.DataKey, now time.Time) error {
+			if inv.Status == status {
+				return &canopy.Error{Code: canopy.ECONFLICT, Key: "error.investigation." + status + "_already"}
+			}
+			inv.Status, inv.Closed, inv.ClosedBy = status, now, who.ID
+			if status == canopy.InvestigationOpen {
+				inv.Closed, inv.ClosedBy = time.Time{}, ""
+			}
+			if err := tx.PutInvestigationState(&inv.Investigation); err != nil {
+				return err
+			}
+			return tx.AddInvestigationEvent(id, event(dk, id, now, who.ID, kind, "", why))
+		})
+}
+
+// PlaceHold places a legal hold on an investigation, with why (the order
+// it follows): while it stands nothing of it is destroyed or purged.
+func (s *Service) PlaceHold(ctx context.Context, who *canopy.Account, id, why string) error {
+	return s.hold(ctx, who, id, why, true)
+}
+
+// LiftHold lifts an investigation's legal hold, with why.
+func (s *Service) LiftHold(ctx context.Context, who *canopy.Account, id, why string) error {
+	return s.hold(ctx, who, id, why, false)
+}
+
+func (s *Service) hold(ctx context.Context, who *canopy.Account, id, why string, place bool) error {
+	why, err := text("why", why, maxWhy)
+	if err != nil {
+		return err
+	}
+	kind := canopy.InvestigationHoldPlaced
+	if !place {
+		kind = canopy.InvestigationHoldLifted
+	}
+	return s.change(ctx, who, access.InvestigationHold, id, map[string]string{"step": kind},
+		func(tx *store.Tx, inv *store.SealedInvestigation, dk *seal.DataKey, now time.Time) error {
+			switch {
+			case place && inv.Held:
+				return &canopy.Error{Code: canopy.ECONFLICT, Key: "error.investigation.held_already"}
+			case !place && !inv.Held:
+				return &canopy.Error{Code: canopy.ECONFLICT, Key: "error.investigation.not_held"}
+			}
+			inv.Held, inv.HeldSince, inv.HeldBy = place, now, who.ID
+			if !place {
+				inv.HeldSince, inv.HeldBy = time.Time{}, ""
+			}
+			if err := tx.PutInvestigationState(&inv.Investigation); err != nil {
+				return err
+			}
+			return tx.AddInvestigationEvent(id, event(dk, id, now, who.ID, kind, "", why))
+		})
+}
+
+// Transfer records that items of an investigation (every item still held
+// when itemIDs is empty) were handed to another organisation, to, with
+// why. Each file is checked against its acquisition hashes first; if one
+// fails, nothing is recorded and ErrTampered says which.
+func (s *Service) Transfer(ctx context.Context, who *canopy.Account, id string, itemIDs []string, to, why string) error {
+	to, err := text("to", to, maxTo)
+	if err != nil {
+		return err
+	}
+	if why, err = text("why", why, maxWhy); err != nil {
+		return err
+	}
+	inv, err := s.allow(ctx, who, id)
+	if err != nil {
+		return err
+	}
+	sealed, err := s.DB.InvestigationEvidence(ctx, id)
+	if err != nil {
+		return err
+	}
+	var items []store.SealedEvidence
+	for _, e := range sealed {
+		if e.Destroyed.IsZero() && (len(itemIDs) == 0 || slices.Contains(itemIDs, e.ID)) {
+			items = append(items, e)
+		}
+	}
+	if len(items) == 0 || len(itemIDs) > 0 && len(items) != len(itemIDs) {
+		return fieldErr("items", "error.evidence.not_found")
+	}
+	if inv.WrappedKey == nil {
+		return errPurged
+	}
+	dk, err := s.dataKey(inv)
+	if err != nil {
+		return err
+	}
+	for _, e := range items {
+		fileKey, err := dk.Open(e.DataKey, fileKeyContext(id, e.ID))
+		if err != nil {
+			return fmt.Errorf("evidence: key of %s: %w", e.ID, err)
+		}
+		want := blob.Digest{Size: e.Size, SHA256: e.SHA256, MD5: e.MD5}
+		if err := blob.Verify(ctx, s.Blobs, e.BlobKey, fileKey, aad(id, e.ID), want, io.Discard); err != nil {
+			return fmt.Errorf("%w: item %s: %v", ErrTampered, e.ID, err)
+		}
+	}
+	ids := make([]string, len(items))
+	for i, e := range items {
+		ids[i] = e.ID
+	}
+	var steps []*store.SealedCustody
+	err = s.change(ctx, who, access.InvestigationManage, id, map[string]string{"step": canopy.InvestigationTransferred, "items": strings.Join(ids, " ")},
+		func(tx *store.Tx, _ *store.SealedInvestigation, dk *seal.DataKey, now time.Time) error {
+			steps = steps[:0]
+			for _, e := range items {
+				step := &store.SealedCustody{CustodyEntry: canopy.CustodyEntry{ItemID: e.ID, Action: canopy.CustodyTransferred, At: now,
+					Actor: who.ID, SHA256: e.SHA256}, SealedWhy: dk.Seal([]byte("to "+to+": "+why), whyContext(e.ID, now))}
+				if err := tx.AddCustody(step); err != nil {
+					return err
+				}
+				steps = append(steps, step)
+			}
+			return tx.AddInvestigationEvent(id, event(dk, id, now, who.ID, canopy.InvestigationTransferred, strings.Join(ids, " "),
+				"to "+to+": "+why))
+		})
+	if err != nil {
+		return err
+	}
+	for _, step := range steps {
+		if err := s.custodyAudit(ctx, who, &step.CustodyEntry, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PurgeClosed purges, for retention, up to limit investigations closed
+// before cutoff with no legal hold: every file still held is destroyed
+// (its custody says so, by the node), its bytes deleted, and the
+// investigation's key deleted, so no word in it can be read again. It
+// returns the ids purged; each item's destruction is audited here, the
+// purge itself by the caller.
+func (s *Service) PurgeClosed(ctx context.Context, cutoff time.Time, limit int) ([]string, error) {
+	ids, err := s.DB.ExpiredInvestigations(ctx, cutoff, limit)
+	if err != nil {
+		return nil, err
+	}
+	var done []string
+	for _, id := range ids {
+		var steps []*store.SealedCustody
+		var blobs []string
+		now := s.now()
+		err := s.DB.UpdateInvestigation(ctx, id, func(tx *store.Tx, inv *store.SealedInvestigation) error {
+			steps, blobs = nil, nil
+			// Checked again under the lock: a hold or a reopening may
+			// have come since the list was read.
+			if inv.Held || inv.Status != canopy.InvestigationClosed || !inv.Purged.IsZero() || !inv.Closed.Before(cutoff) {
+				return errHeld
+			}
+			items, err := tx.InvestigationEvidence(id)
+			if err != nil {
+				return err
+			}
+			for _, e := range items {
+				blobs = append(blobs, e.BlobKey)
+				if !e.Destroyed.IsZero() {
+					continue
+				}
+				step := &store.SealedCustody{CustodyEntry: canopy.CustodyEntry{ItemID: e.ID, Action: canopy.CustodyDestroyed, At: now,
+					Actor: "system", SHA256: e.SHA256}}
+				if err := tx.AddCustody(step); err != nil {
+					return err
+				}
+				steps = append(steps, step)
+			}
+			if err := tx.PurgeInvestigation(id, now); err != nil {
+				return err
+			}
+			return tx.AddInvestigationEvent(id, event(nil, id, now, "system", canopy.InvestigationPurgedEvent, "", ""))
+		})
+		if errors.Is(err, errHeld) {
+			continue
+		}
+		if err != nil {
+			return done, err
+		}
+		done = append(done, id)
+		for _, key := range blobs {
+			if err := s.Blobs.Delete(context.WithoutCancel(ctx), key); err != nil && !errors.Is(err, blob.ErrNotFound) {
+				return done, fmt.Errorf("evidence: delete the bytes of %s: %w", key, err)
+			}
+		}
+		for _, step := range steps {
+			if _, err := s.Audit.Append(context.WithoutCancel(ctx), audit.Entry{Actor: audit.System, Action: audit.ActionEvidenceCustody,
+				Kind: audit.KindEvidence, ID: step.ItemID, Outcome: audit.OK, Details: map[string]string{"action": canopy.CustodyDestroyed,
+					"investigation": id, "sha256": step.SHA256, "step": strconv.Itoa(step.N), "by": "retention"}}); err != nil {
+				return done, fmt.Errorf("evidence: audit the purge of %s: %w", id, err)
+			}
+		}
+	}
+	return done, nil
+}
