@@ -7,7 +7,7 @@
 package bundle
 
 import (
-	"bytes"
+	"archive/zip"
 	"crypto/ed25519"
 	"crypto/md5"
 	"crypto/sha256"
@@ -174,10 +174,6 @@ func Write(dir string, b Bundle, signer Signer) (err error) {
 	if err := b.check(); err != nil {
 		return err
 	}
-	pub := signer.PublicKey()
-	if len(pub) != ed25519.PublicKeySize {
-		return fail(ErrInvalid, "signer has no Ed25519 public key")
-	}
 	if _, err := os.Lstat(dir); err == nil {
 		return fail(ErrExists, "%s", dir)
 	} else if !errors.Is(err, fs.ErrNotExist) {
@@ -196,7 +192,102 @@ func Write(dir string, b Bundle, signer Signer) (err error) {
 			os.RemoveAll(tmp)
 		}
 	}()
+	if err := build(dirSink(tmp), b, signer); err != nil {
+		return err
+	}
+	if err := syncDirs(tmp); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return fmt.Errorf("bundle: %w", err)
+	}
+	return syncDir(parent)
+}
 
+// WriteZip writes b as a ZIP archive to w, every entry under the folder
+// root, signed by signer: the same bundle Write makes, for a browser to
+// download. Files are stored as they are (evidence rarely compresses) and
+// streamed in bounded memory, their hashes recomputed on the way; a file
+// that differs from its recorded hashes stops the archive with an error,
+// so what w holds then is not a valid ZIP. Unpacked, it is checked exactly
+// as docs/evidence.md shows.
+func WriteZip(w io.Writer, root string, b Bundle, signer Signer) error {
+	if err := b.check(); err != nil {
+		return err
+	}
+	if err := checkName(root); err != nil || strings.Contains(root, "/") {
+		return fail(ErrName, "%q is not a folder name for the archive", root)
+	}
+	zw := zip.NewWriter(w)
+	if err := build(zipSink{zw: zw, root: root, modified: b.Created}, b, signer); err != nil {
+		return err
+	}
+	if err := zw.Close(); err != nil {
+		return fmt.Errorf("bundle: finish the archive: %w", err)
+	}
+	return nil
+}
+
+// A sink is where a bundle's entries go: a directory or an archive. write
+// creates the entry name (a slash-separated path) and fills it with fill.
+type sink interface {
+	write(name string, large bool, fill func(io.Writer) error) error
+}
+
+// dirSink writes entries as files under a directory, each synced.
+type dirSink string
+
+func (d dirSink) write(name string, _ bool, fill func(io.Writer) error) error {
+	dst := filepath.Join(string(d), filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+		return fmt.Errorf("bundle: %w", err)
+	}
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("bundle: %w", err)
+	}
+	defer f.Close()
+	// An *os.File hides its ReadFrom behind this wrapper, so copies into
+	// it use io.Copy's own 32 KiB buffer whatever the source is.
+	if err := fill(struct{ io.Writer }{f}); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("bundle: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("bundle: %w", err)
+	}
+	return nil
+}
+
+// zipSink writes entries into a ZIP archive under a root folder.
+type zipSink struct {
+	zw       *zip.Writer
+	root     string
+	modified time.Time
+}
+
+func (z zipSink) write(name string, large bool, fill func(io.Writer) error) error {
+	h := &zip.FileHeader{Name: z.root + "/" + name, Modified: z.modified.UTC(), Method: zip.Deflate}
+	if large {
+		h.Method = zip.Store
+	}
+	w, err := z.zw.CreateHeader(h)
+	if err != nil {
+		return fmt.Errorf("bundle: add %s to the archive: %w", name, err)
+	}
+	return fill(w)
+}
+
+// build writes every entry of a bundle to out: the files, checked against
+// their recorded hashes on the way, then the manifest, the custody log,
+// the key, SHA256SUMS and its signature.
+func build(out sink, b Bundle, signer Signer) error {
+	pub := signer.PublicKey()
+	if len(pub) != ed25519.PublicKeySize {
+		return fail(ErrInvalid, "signer has no Ed25519 public key")
+	}
 	m := manifest{
 		Format:    Format,
 		Case:      b.Case,
@@ -207,7 +298,7 @@ func Write(dir string, b Bundle, signer Signer) (err error) {
 	var sums []sumEntry
 	for _, f := range b.Files {
 		p := filesDir + "/" + f.Name
-		size, err := copyFile(tmp, p, f)
+		size, err := copyFile(out, p, f)
 		if err != nil {
 			return err
 		}
@@ -243,7 +334,7 @@ func Write(dir string, b Bundle, signer Signer) (err error) {
 			}
 			data = append(data, '\n')
 		}
-		if err := writeFile(tmp, meta.name, data); err != nil {
+		if err := writeFile(out, meta.name, data); err != nil {
 			return err
 		}
 		s := sha256.Sum256(data)
@@ -255,22 +346,12 @@ func Write(dir string, b Bundle, signer Signer) (err error) {
 	if !ed25519.Verify(pub, sumsData, sig) {
 		return fmt.Errorf("bundle: signer's signature does not verify with its own public key")
 	}
-	if err := writeFile(tmp, SumsFile, sumsData); err != nil {
+	if err := writeFile(out, SumsFile, sumsData); err != nil {
 		return err
 	}
-	if err := writeFile(tmp, SigFile, []byte(base64.StdEncoding.EncodeToString(sig)+"\n")); err != nil {
-		return err
-	}
-	if err := syncDirs(tmp); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		return fmt.Errorf("bundle: %w", err)
-	}
-	return syncDir(parent)
+	return writeFile(out, SigFile, []byte(base64.StdEncoding.EncodeToString(sig)+"\n"))
 }
 
-// check validates b before anything is written.
 func (b *Bundle) check() error {
 	if err := checkText("case", b.Case, true); err != nil {
 		return err
@@ -361,59 +442,40 @@ func checkText(field, s string, required bool) error {
 	return nil
 }
 
-// copyFile streams f into dir/p, checking its recorded hashes.
-func copyFile(dir, p string, f File) (int64, error) {
-	dst := filepath.Join(dir, filepath.FromSlash(p))
-	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
-		return 0, fmt.Errorf("bundle: %w", err)
-	}
+// copyFile streams f into the entry p of out, checking its recorded
+// hashes.
+func copyFile(out sink, p string, f File) (int64, error) {
 	src, err := f.Open()
 	if err != nil {
 		return 0, fmt.Errorf("bundle: open %q: %w", f.Name, err)
 	}
 	defer src.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return 0, fmt.Errorf("bundle: %w", err)
-	}
-	defer out.Close()
-	s, m := sha256.New(), md5.New()
-	// io.MultiWriter hides out's ReadFrom, so the copy uses io.Copy's own
-	// 32 KiB buffer whatever src is.
-	n, err := io.Copy(io.MultiWriter(out, s, m), src)
-	if err != nil {
-		return 0, fmt.Errorf("bundle: copy %q: %w", f.Name, err)
-	}
-	if got := sumHex(s); got != strings.ToLower(f.SHA256) {
-		return 0, fail(ErrRecordedHash, "%q: SHA-256 is %s, recorded %s", f.Name, got, f.SHA256)
-	}
-	if got := sumHex(m); f.MD5 != "" && got != strings.ToLower(f.MD5) {
-		return 0, fail(ErrRecordedHash, "%q: MD5 is %s, recorded %s", f.Name, got, f.MD5)
-	}
-	if err := out.Sync(); err != nil {
-		return 0, fmt.Errorf("bundle: %w", err)
-	}
-	if err := out.Close(); err != nil {
-		return 0, fmt.Errorf("bundle: %w", err)
-	}
-	return n, nil
+	var n int64
+	err = out.write(p, true, func(w io.Writer) error {
+		s, m := sha256.New(), md5.New()
+		if n, err = io.Copy(io.MultiWriter(w, s, m), src); err != nil {
+			return fmt.Errorf("bundle: copy %q: %w", f.Name, err)
+		}
+		if got := sumHex(s); got != strings.ToLower(f.SHA256) {
+			return fail(ErrRecordedHash, "%q: SHA-256 is %s, recorded %s", f.Name, got, f.SHA256)
+		}
+		if got := sumHex(m); f.MD5 != "" && got != strings.ToLower(f.MD5) {
+			return fail(ErrRecordedHash, "%q: MD5 is %s, recorded %s", f.Name, got, f.MD5)
+		}
+		return nil
+	})
+	return n, err
 }
 
 func sumHex(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
 
-func writeFile(dir, name string, data []byte) error {
-	f, err := os.OpenFile(filepath.Join(dir, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("bundle: %w", err)
-	}
-	defer f.Close()
-	if _, err := io.Copy(f, bytes.NewReader(data)); err != nil {
-		return fmt.Errorf("bundle: write %s: %w", name, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("bundle: %w", err)
-	}
-	return f.Close()
+func writeFile(out sink, name string, data []byte) error {
+	return out.write(name, false, func(w io.Writer) error {
+		if _, err := w.Write(data); err != nil {
+			return fmt.Errorf("bundle: write %s: %w", name, err)
+		}
+		return nil
+	})
 }
 
 // syncDirs flushes every directory under root, so that the rename that
