@@ -151,7 +151,11 @@ const (
 	RetentionReportNotIllegal = "report_not_illegal" // reports decided with no further action
 	RetentionSupportCase      = "support_case"       // support cases, from their closing
 	RetentionEvidence         = "evidence"           // evidence items, from their investigation's closing
+	// The sealed payloads of messages delivered to peers, from their
+	// delivery: the node cannot read them back, so they are only bulk.
+	// The record of each message (kind, thread, times) stays.
+	RetentionDeliveredMessage = "delivered_message"
 )
 
 // RetentionKinds lists the kinds.
-var RetentionKinds = []string{RetentionReportNotIllegal, RetentionSupportCase, RetentionEvidence}
+var RetentionKinds = []string{RetentionReportNotIllegal, RetentionSupportCase, RetentionEvidence, RetentionDeliveredMessage}

@@ -10,7 +10,7 @@ import (
 )
 
 // TestRetentionCommands sets a policy from the shell, refuses a bad one,
-// and runs a purge.
+// shows the policies, and runs a purge.
 func TestRetentionCommands(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -29,8 +29,21 @@ func TestRetentionCommands(t *testing.T) {
 	if _, err := cmd("retention", "set", "report_not_illegal", "soon"); err == nil {
 		t.Error("a policy of no number of days was set")
 	}
-	if out, err := cmd("retention", "purge"); err != nil || !strings.Contains(out, "report_not_illegal: 0 purged") {
+	if out, err := cmd("retention", "set", "evidence", "3650"); err != nil || !strings.Contains(out, "kept 3650 days") {
+		t.Fatalf("set evidence: %v %q", err, out)
+	}
+	if out, err := cmd("retention", "purge"); err != nil || out != "report_not_illegal: 0 purged\nevidence: 0 purged\n" {
 		t.Fatalf("purge: %v %q", err, out)
+	}
+	out, err := cmd("retention", "show")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"report_not_illegal   365 days (set ", "support_case         kept until a policy is set",
+		"evidence             3650 days", "delivered_message    kept until a policy is set"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show lacks %q:\n%s", want, out)
+		}
 	}
 	for _, args := range [][]string{{"retention"}, {"retention", "set", "x"}, {"retention", "forget"}} {
 		if _, err := cmd(args...); !errors.Is(err, flag.ErrHelp) {

@@ -91,6 +91,21 @@ func (s *Service) Purge(ctx context.Context) (map[string]int, error) {
 			}
 		}
 	}
+	if p, ok := policies[canopy.RetentionDeliveredMessage]; ok {
+		n, err := s.DB.DropDeliveredPayloads(ctx, now.AddDate(0, 0, -p.KeepDays), 10*batch)
+		done[p.Kind] = n
+		if err != nil {
+			return done, err
+		}
+		if n > 0 {
+			// One entry for the batch: these are payloads no one here
+			// can read, not records anyone could ask after by id.
+			if _, err := s.Audit.Append(context.WithoutCancel(ctx), audit.Entry{Actor: audit.System, Action: audit.ActionRetentionPurge,
+				Outcome: audit.OK, Details: map[string]string{"kind": p.Kind, "days": strconv.Itoa(p.KeepDays), "count": strconv.Itoa(n)}}); err != nil {
+				return done, err
+			}
+		}
+	}
 	for _, k := range []struct {
 		kind   string
 		purger purger

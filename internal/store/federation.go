@@ -591,3 +591,22 @@ func (db *DB) Subscriptions(ctx context.Context, outbound bool) ([]Subscription,
 	}
 	return out, rows.Err()
 }
+
+// DropDeliveredPayloads empties the sealed payload of up to limit
+// messages delivered before cutoff, and returns how many it emptied. The
+// node cannot read its outbox back, so a delivered payload is only bulk;
+// each row stays as the record of what went where and when. An emptied
+// row is never sent again: only undelivered rows are.
+func (db *DB) DropDeliveredPayloads(ctx context.Context, cutoff time.Time, limit int) (int, error) {
+	var n int64
+	err := db.Update(ctx, func(tx *Tx) error {
+		res, err := db.exec(tx.tx, `UPDATE outbox SET sealed = $1 WHERE seq IN (SELECT seq FROM outbox
+			WHERE delivered_at <> 0 AND delivered_at < $2 AND length(sealed) > 0 ORDER BY seq LIMIT $3)`, []byte{}, micros(cutoff), limit)
+		if err != nil {
+			return fmt.Errorf("store: drop delivered payloads: %w", err)
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	return int(n), err
+}

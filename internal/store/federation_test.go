@@ -766,3 +766,65 @@ func TestRoutingQueues(t *testing.T) {
 		}
 	})
 }
+
+// TestDropDeliveredPayloads: delivered messages older than the cutoff
+// lose their sealed payload, a batch at a time, while they stay counted
+// as delivered; undelivered and recent ones keep theirs.
+func TestDropDeliveredPayloads(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		if err := db.CreatePeer(ctx, newPeer("be", 1)); err != nil {
+			t.Fatal(err)
+		}
+		update(t, db, func(tx *store.Tx) error {
+			for i := 1; i <= 5; i++ {
+				m := &store.OutboxMessage{ID: fmt.Sprintf("m%d", i), PeerID: "be", Kind: "referral", Thread: "t1",
+					Created: fedT0, Sealed: []byte{byte(i), 0xaa}}
+				if err := tx.Enqueue(m); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		// m1–m3 delivered a day after fedT0, m4 ten days after; m5 waits.
+		if err := db.MarkDelivered(ctx, []string{"m1", "m2", "m3"}, fedT0.Add(24*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.MarkDelivered(ctx, []string{"m4"}, fedT0.Add(240*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		cutoff := fedT0.Add(48 * time.Hour)
+		for _, want := range []int{2, 1, 0} {
+			if n, err := db.DropDeliveredPayloads(ctx, cutoff, 2); err != nil || n != want {
+				t.Fatalf("DropDeliveredPayloads = %d, %v; want %d", n, err, want)
+			}
+		}
+		if got := pendingIDs(t, db, "be"); !slices.Equal(got, []string{"m5"}) {
+			t.Errorf("pending after the drop: %v", got)
+		}
+		ms, err := db.Pending(ctx, "be", 10)
+		if err != nil || len(ms) != 1 || !bytes.Equal(ms[0].Sealed, []byte{5, 0xaa}) {
+			t.Errorf("the waiting message lost its payload: %+v %v", ms, err)
+		}
+		stats, err := db.OutboxStats(ctx)
+		if err != nil || stats["be"].Delivered != 4 || stats["be"].Pending != 1 {
+			t.Errorf("stats %+v %v", stats["be"], err)
+		}
+		if kept, err := db.CountRows(ctx, `SELECT count(*) FROM outbox WHERE length(sealed) > 0`); err != nil || kept != 2 {
+			t.Errorf("%d payloads kept (%v), want 2 (m4, delivered after the cutoff, and m5)", kept, err)
+		}
+	})
+}
+
+func pendingIDs(t *testing.T, db *store.DB, peer string) []string {
+	t.Helper()
+	ms, err := db.Pending(context.Background(), peer, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range ms {
+		out = append(out, m.ID)
+	}
+	return out
+}
