@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Store keeps opaque blobs under keys. It knows nothing of encryption:
@@ -41,6 +42,17 @@ type Store interface {
 	Delete(ctx context.Context, key string) error
 	// Stat returns the length of the blob under key.
 	Stat(ctx context.Context, key string) (int64, error)
+	// List calls fn for every blob whose key starts with prefix, in no
+	// particular order, until fn returns an error, which List returns.
+	// fn may Delete the blob it is given.
+	List(ctx context.Context, prefix string, fn func(Info) error) error
+}
+
+// Info is what List tells of a blob.
+type Info struct {
+	Key      string
+	Size     int64
+	Modified time.Time // when it was stored
 }
 
 var (
@@ -284,6 +296,37 @@ func (d *Dir) Delete(ctx context.Context, key string) error {
 		return fmt.Errorf("blob: delete %s: %w", key, err)
 	}
 	return nil
+}
+
+// List implements Store. Temporary files of a Put in progress, or left
+// by a crash, are not blobs and are not listed.
+func (d *Dir) List(ctx context.Context, prefix string, fn func(Info) error) error {
+	return fs.WalkDir(d.root.FS(), ".", func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("blob: list: %w", err)
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("blob: list: %w", err)
+		}
+		if e.IsDir() {
+			// Descend only where a key with the prefix can be.
+			if p != "." && !strings.HasPrefix(p+"/", prefix) && !strings.HasPrefix(prefix, p+"/") {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !e.Type().IsRegular() || ValidateKey(p) != nil || !strings.HasPrefix(p, prefix) {
+			return nil
+		}
+		fi, err := e.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // deleted since the directory was read
+		}
+		if err != nil {
+			return fmt.Errorf("blob: list %s: %w", p, err)
+		}
+		return fn(Info{Key: p, Size: fi.Size(), Modified: fi.ModTime()})
+	})
 }
 
 // notFound turns the filesystem's ways of saying there is no such file

@@ -10,10 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"testing/iotest"
+	"time"
 )
 
 // openTestDir returns a Dir in a fresh temporary directory, and that
@@ -356,5 +358,68 @@ func TestDirSymlinkEscape(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
 		t.Fatalf("Put wrote %d files outside the store", len(entries))
+	}
+}
+
+// TestDirList: List gives every blob under a prefix with its size and
+// time, never a temporary file or a symbolic link, lets its callback
+// delete what it is given, and stops at the callback's error or the
+// context's end.
+func TestDirList(t *testing.T) {
+	d, path := openTestDir(t)
+	ctx := context.Background()
+	for key, body := range map[string]string{"evidence/a/x1": "one", "evidence/a/x2": "three", "evidence/b/y": "22", "other/z": "z",
+		"evidencex": "not under evidence/"} {
+		if _, err := d.Put(ctx, key, strings.NewReader(body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(path, "evidence", "a", ".tmp-0123"), []byte("half"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(path, "other", "z"), filepath.Join(path, "evidence", "b", "link")); err != nil {
+		t.Fatal(err)
+	}
+	list := func(prefix string) string {
+		t.Helper()
+		var keys []string
+		err := d.List(ctx, prefix, func(b Info) error {
+			if b.Modified.IsZero() || time.Since(b.Modified) > time.Minute {
+				t.Errorf("%s: modified %v", b.Key, b.Modified)
+			}
+			keys = append(keys, fmt.Sprintf("%s=%d", b.Key, b.Size))
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(keys)
+		return strings.Join(keys, " ")
+	}
+	for _, c := range []struct{ prefix, want string }{
+		{"", "evidence/a/x1=3 evidence/a/x2=5 evidence/b/y=2 evidencex=19 other/z=1"},
+		{"evidence/", "evidence/a/x1=3 evidence/a/x2=5 evidence/b/y=2"},
+		{"evidence/a/", "evidence/a/x1=3 evidence/a/x2=5"},
+		{"evidence/a/x1", "evidence/a/x1=3"},
+		{"nothing/", ""},
+	} {
+		if got := list(c.prefix); got != c.want {
+			t.Errorf("List(%q) = %q, want %q", c.prefix, got, c.want)
+		}
+	}
+	if err := d.List(ctx, "evidence/", func(b Info) error { return d.Delete(ctx, b.Key) }); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(""); got != "evidencex=19 other/z=1" {
+		t.Errorf("after deleting under evidence/: %q", got)
+	}
+	stop := errors.New("enough")
+	if err := d.List(ctx, "", func(Info) error { return stop }); !errors.Is(err, stop) {
+		t.Errorf("the callback's error: %v", err)
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := d.List(done, "", func(Info) error { return nil }); !errors.Is(err, context.Canceled) {
+		t.Errorf("a cancelled list: %v", err)
 	}
 }
