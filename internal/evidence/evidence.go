@@ -113,14 +113,27 @@ func blobKey(inv, item string) string { return "evidence/" + inv + "/" + item }
 // aad binds a file's ciphertext to its investigation and item.
 func aad(inv, item string) []byte { return []byte("canopy evidence " + inv + " " + item) }
 
+// text checks one line staff wrote (a title, a file name, a recipient):
+// required, at most max characters, no control characters, no line
+// break.
 func text(field, s string, max int) (string, error) {
+	return checkText(field, s, max, false)
+}
+
+// block checks words staff wrote that may run over lines: a note, a
+// reason.
+func block(field, s string, max int) (string, error) {
+	return checkText(field, strings.ReplaceAll(s, "\r\n", "\n"), max, true)
+}
+
+func checkText(field, s string, max int, lines bool) (string, error) {
 	s = strings.TrimSpace(s)
 	switch {
 	case s == "":
 		return "", fieldErr(field, "error.required")
 	case !utf8.ValidString(s) || utf8.RuneCountInString(s) > max:
 		return "", fieldErr(field, "error.too_long")
-	case strings.ContainsFunc(s, func(r rune) bool { return canopy.IsControlRune(r) && r != '\n' }):
+	case strings.ContainsFunc(s, func(r rune) bool { return canopy.IsControlRune(r) && (r != '\n' || !lines) }):
 		return "", fieldErr(field, "error.control_chars")
 	}
 	return s, nil
@@ -221,7 +234,7 @@ func (s *Service) Acquire(ctx context.Context, who *canopy.Account, invID, name 
 	if name, err = text("name", name, maxName); err != nil {
 		return nil, err
 	}
-	if why, err = text("why", why, maxWhy); err != nil {
+	if why, err = block("why", why, maxWhy); err != nil {
 		return nil, err
 	}
 	if inv.Status != canopy.InvestigationOpen {
@@ -330,7 +343,7 @@ func (s *Service) access(ctx context.Context, who *canopy.Account, itemID, actio
 	if err != nil {
 		return err
 	}
-	if why, err = text("why", why, maxWhy); err != nil {
+	if why, err = block("why", why, maxWhy); err != nil {
 		return err
 	}
 	if !e.Destroyed.IsZero() {
@@ -373,7 +386,7 @@ func (s *Service) Destroy(ctx context.Context, who *canopy.Account, itemID, why 
 	if err != nil {
 		return err
 	}
-	if why, err = text("why", why, maxWhy); err != nil {
+	if why, err = block("why", why, maxWhy); err != nil {
 		return err
 	}
 	now := s.now()

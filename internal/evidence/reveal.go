@@ -90,7 +90,7 @@ func (s *Service) Reveal(ctx context.Context, who *canopy.Account, itemID, why s
 	if err != nil {
 		return time.Time{}, err
 	}
-	if why, err = text("why", why, maxWhy); err != nil {
+	if why, err = block("why", why, maxWhy); err != nil {
 		return time.Time{}, err
 	}
 	if !e.Destroyed.IsZero() {

@@ -79,7 +79,9 @@ func (s *Service) List(ctx context.Context, who *canopy.Account, status string, 
 	if err != nil {
 		return nil, 0, err
 	}
-	if err := s.audit(ctx, who, audit.ActionInvestigationList, audit.KindInvestigation, "", audit.OK,
+	// A list names no one record: the audit log takes a kind only with
+	// an id.
+	if err := s.audit(ctx, who, audit.ActionInvestigationList, "", "", audit.OK,
 		map[string]string{"count": strconv.Itoa(len(rows))}); err != nil {
 		return nil, 0, err
 	}
@@ -178,16 +180,17 @@ func (s *Service) Investigation(ctx context.Context, who *canopy.Account, id str
 // the investigation's key; a purged investigation takes no change.
 func (s *Service) change(ctx context.Context, who *canopy.Account, perm access.Permission, id string, details map[string]string,
 	fn func(tx *store.Tx, inv *store.SealedInvestigation, dk *seal.DataKey, now time.Time) error) error {
+	inv, err := s.allow(ctx, who, id)
+	if err != nil {
+		return err
+	}
+	// Only once the investigation is found is its id fit for the log.
 	if perm != access.InvestigationManage && !access.Can(who.Role, perm) {
-		if err := s.audit(ctx, who, audit.ActionPermissionDenied, audit.KindInvestigation, id, audit.Denied,
+		if err := s.audit(ctx, who, audit.ActionPermissionDenied, audit.KindInvestigation, inv.ID, audit.Denied,
 			map[string]string{"permission": string(perm)}); err != nil {
 			return err
 		}
 		return errForbidden
-	}
-	inv, err := s.allow(ctx, who, id)
-	if err != nil {
-		return err
 	}
 	if inv.WrappedKey == nil {
 		return errPurged
@@ -211,7 +214,7 @@ func (s *Service) change(ctx context.Context, who *canopy.Account, perm access.P
 
 // AddNote adds a note to an investigation's timeline.
 func (s *Service) AddNote(ctx context.Context, who *canopy.Account, id, note string) error {
-	note, err := text("note", note, maxNote)
+	note, err := block("note", note, maxNote)
 	if err != nil {
 		return err
 	}
@@ -225,6 +228,11 @@ func (s *Service) AddNote(ctx context.Context, who *canopy.Account, id, note str
 // nobody yet, when assignee is ""), due by due (zero for no date), and
 // returns its number.
 func (s *Service) AddTask(ctx context.Context, who *canopy.Account, id, title, assignee string, due time.Time) (int, error) {
+	// Allowed first, so that who may not cannot learn which accounts
+	// exist from the answer.
+	if _, err := s.allow(ctx, who, id); err != nil {
+		return 0, err
+	}
 	title, err := text("title", title, maxTitle)
 	if err != nil {
 		return 0, err
@@ -275,6 +283,11 @@ func (s *Service) SetTaskDone(ctx context.Context, who *canopy.Account, id strin
 // LinkReport links a report the member may see to an investigation. A
 // report linked to an investigation is never purged by retention.
 func (s *Service) LinkReport(ctx context.Context, who *canopy.Account, id, reportID string) error {
+	// Allowed first, so that who may not cannot learn which reports
+	// exist from the answer.
+	if _, err := s.allow(ctx, who, id); err != nil {
+		return err
+	}
 	reportID = strings.ToLower(strings.TrimSpace(reportID))
 	if reportID == "" {
 		return fieldErr("report", "error.required")
@@ -328,7 +341,7 @@ func (s *Service) Reopen(ctx context.Context, who *canopy.Account, id, why strin
 }
 
 func (s *Service) setStatus(ctx context.Context, who *canopy.Account, id, why, status string) error {
-	why, err := text("why", why, maxWhy)
+	why, err := block("why", why, maxWhy)
 	if err != nil {
 		return err
 	}
@@ -364,7 +377,7 @@ func (s *Service) LiftHold(ctx context.Context, who *canopy.Account, id, why str
 }
 
 func (s *Service) hold(ctx context.Context, who *canopy.Account, id, why string, place bool) error {
-	why, err := text("why", why, maxWhy)
+	why, err := block("why", why, maxWhy)
 	if err != nil {
 		return err
 	}
@@ -400,12 +413,16 @@ func (s *Service) Transfer(ctx context.Context, who *canopy.Account, id string, 
 	if err != nil {
 		return err
 	}
-	if why, err = text("why", why, maxWhy); err != nil {
+	if why, err = block("why", why, maxWhy); err != nil {
 		return err
 	}
 	inv, err := s.allow(ctx, who, id)
 	if err != nil {
 		return err
+	}
+	if inv.WrappedKey == nil {
+		// Said first: its items, all destroyed, would read as not found.
+		return errPurged
 	}
 	sealed, err := s.DB.InvestigationEvidence(ctx, id)
 	if err != nil {
@@ -419,9 +436,6 @@ func (s *Service) Transfer(ctx context.Context, who *canopy.Account, id string, 
 	}
 	if len(items) == 0 || len(itemIDs) > 0 && len(items) != len(itemIDs) {
 		return fieldErr("items", "error.evidence.not_found")
-	}
-	if inv.WrappedKey == nil {
-		return errPurged
 	}
 	dk, err := s.dataKey(inv)
 	if err != nil {
@@ -442,7 +456,9 @@ func (s *Service) Transfer(ctx context.Context, who *canopy.Account, id string, 
 		ids[i] = e.ID
 	}
 	var steps []*store.SealedCustody
-	err = s.change(ctx, who, access.InvestigationManage, id, map[string]string{"step": canopy.InvestigationTransferred, "items": strings.Join(ids, " ")},
+	// The audit names the items in their custody steps below; here, how
+	// many (a list of ids is no short token, and would not fit one).
+	err = s.change(ctx, who, access.InvestigationManage, id, map[string]string{"step": canopy.InvestigationTransferred, "items": strconv.Itoa(len(ids))},
 		func(tx *store.Tx, _ *store.SealedInvestigation, dk *seal.DataKey, now time.Time) error {
 			steps = steps[:0]
 			for _, e := range items {

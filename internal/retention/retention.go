@@ -129,6 +129,12 @@ func (s *Service) Purge(ctx context.Context) (map[string]int, error) {
 			return done, err
 		}
 	}
+	for _, n := range done {
+		if n > 0 {
+			// What was destroyed must not live on in SQLite's log.
+			return done, s.DB.Checkpoint(ctx)
+		}
+	}
 	return done, nil
 }
 

@@ -314,7 +314,7 @@ func (db *DB) ReportInvestigations(ctx context.Context, reportID string) ([]cano
 // InvestigationFilter selects investigations for a list.
 type InvestigationFilter struct {
 	Status        string   // "" for any
-	Jurisdictions []string // nil for any; "" in it selects those with none
+	Jurisdictions []string // nil for any; else these and those of none, as the queue does
 	Limit, Offset int
 }
 

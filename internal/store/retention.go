@@ -52,13 +52,15 @@ func (db *DB) Policies(ctx context.Context) (map[string]Policy, error) {
 }
 
 // ExpiredNotIllegal returns reports decided with no further action before
-// cutoff whose content can still be read, and that no investigation and
-// no support case under a legal hold keeps: at most limit of them.
+// cutoff whose content can still be read, and that no investigation (not
+// yet purged itself) and no support case under a legal hold keeps: at
+// most limit of them.
 func (db *DB) ExpiredNotIllegal(ctx context.Context, cutoff time.Time, limit int) ([]string, error) {
 	rows, err := db.read.QueryContext(ctx, db.q(`SELECT s.report_id FROM report_state s
 		WHERE s.stage = 'decided' AND s.outcome = 'no_further_action' AND s.decided_at <> 0 AND s.decided_at < $1
 		AND EXISTS (SELECT 1 FROM report_keys k WHERE k.report_id = s.report_id)
-		AND NOT EXISTS (SELECT 1 FROM investigation_reports i WHERE i.report_id = s.report_id)
+		AND NOT EXISTS (SELECT 1 FROM investigation_reports i JOIN investigations v ON v.id = i.investigation_id AND v.purged_at = 0
+			WHERE i.report_id = s.report_id)
 		AND NOT EXISTS (SELECT 1 FROM case_reports c JOIN case_holds h ON h.case_id = c.case_id AND h.lifted_at = 0
 			WHERE c.report_id = s.report_id)
 		ORDER BY s.decided_at, s.report_id LIMIT $2`), micros(cutoff), limit)
@@ -97,4 +99,20 @@ func (db *DB) ExpiredCases(ctx context.Context, cutoff time.Time, limit int) ([]
 		out = append(out, id)
 	}
 	return out, rows.Err()
+}
+
+// Checkpoint folds SQLite's write-ahead log back into the database file
+// and empties it, so that pages holding destroyed keys, which
+// secure_delete overwrote in the file, do not live on in the log. On
+// PostgreSQL it does nothing: deleted rows stay in the table's files
+// until a vacuum reuses their space (the keys in them are wrapped by the
+// master key, which the database never holds).
+func (db *DB) Checkpoint(ctx context.Context) error {
+	if db.dialect != SQLite {
+		return nil
+	}
+	if _, err := db.write.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		return fmt.Errorf("store: checkpoint: %w", err)
+	}
+	return nil
 }
