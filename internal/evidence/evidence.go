@@ -479,17 +479,59 @@ func (s *Service) Export(ctx context.Context, who *canopy.Account, invID, dir, n
 	if _, err := s.allow(ctx, who, invID); err != nil {
 		return err
 	}
-	return s.export(ctx, audit.Staff(who.ID), who.ID, invID, dir, node, signer)
+	return s.export(ctx, audit.Staff(who.ID), who.ID, invID, node, func(b bundle.Bundle) error { return bundle.Write(dir, b, signer) })
 }
+
+// ExportZip writes the bundle Export makes as a ZIP archive to w, every
+// entry in a folder named after the investigation (bundle.WriteZip), for
+// a member to download. Every file is checked against its acquisition
+// hashes before the first byte goes to w, and again as it is written, so
+// an archive of a file altered at rest is never begun. Each file then
+// gets an "exported" step.
+func (s *Service) ExportZip(ctx context.Context, who *canopy.Account, invID string, w io.Writer, node string, signer bundle.Signer) error {
+	inv, err := s.allow(ctx, who, invID)
+	if err != nil {
+		return err
+	}
+	dk, err := s.dataKey(inv)
+	if err != nil {
+		return err
+	}
+	sealed, err := s.DB.InvestigationEvidence(ctx, invID)
+	if err != nil {
+		return err
+	}
+	for _, e := range sealed {
+		if !e.Destroyed.IsZero() {
+			continue
+		}
+		fileKey, err := dk.Open(e.DataKey, fileKeyContext(invID, e.ID))
+		if err != nil {
+			return fmt.Errorf("evidence: key of %s: %w", e.ID, err)
+		}
+		want := blob.Digest{Size: e.Size, SHA256: e.SHA256, MD5: e.MD5}
+		if err := blob.Verify(ctx, s.Blobs, e.BlobKey, fileKey, aad(invID, e.ID), want, io.Discard); err != nil {
+			return fmt.Errorf("%w: item %s: %v", ErrTampered, e.ID, err)
+		}
+	}
+	return s.export(ctx, audit.Staff(who.ID), who.ID, invID, node, func(b bundle.Bundle) error {
+		return bundle.WriteZip(w, ZipFolder(invID), b, signer)
+	})
+}
+
+// ZipFolder is the folder of an investigation's bundle in its archive.
+func ZipFolder(invID string) string { return "canopy-evidence-" + invID }
 
 // ExportAsNode is Export for an operator at the node's own console
 // (`canopy evidence export`), who holds its keys already: the custody
 // and the audit log name the node.
 func (s *Service) ExportAsNode(ctx context.Context, invID, dir, node string, signer bundle.Signer) error {
-	return s.export(ctx, audit.System, "system", invID, dir, node, signer)
+	return s.export(ctx, audit.System, "system", invID, node, func(b bundle.Bundle) error { return bundle.Write(dir, b, signer) })
 }
 
-func (s *Service) export(ctx context.Context, by audit.Actor, actor, invID, dir, node string, signer bundle.Signer) error {
+// export builds an investigation's bundle, has write write it, and then
+// records the export in every item's custody and on the timeline.
+func (s *Service) export(ctx context.Context, by audit.Actor, actor, invID, node string, write func(bundle.Bundle) error) error {
 	inv, err := s.DB.Investigation(ctx, invID)
 	if err != nil {
 		return err
@@ -544,7 +586,7 @@ func (s *Service) export(ctx context.Context, by audit.Actor, actor, invID, dir,
 		}
 		exported = append(exported, e)
 	}
-	if err := bundle.Write(dir, b, signer); err != nil {
+	if err := write(b); err != nil {
 		return err
 	}
 	now := s.now()
