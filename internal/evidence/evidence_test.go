@@ -220,16 +220,7 @@ func TestExport(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db)
-		seed := make([]byte, 32)
-		rand.Read(seed)
-		keyPath := filepath.Join(t.TempDir(), "node.key")
-		if err := os.WriteFile(keyPath, seed, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		id, err := seal.LoadOrCreateIdentity(keyPath, "hotline-fr")
-		if err != nil {
-			t.Fatal(err)
-		}
+		id := signer(t)
 		inv, err := e.svc.Open(ctx, liaison, "Operation Lantern", "FR")
 		if err != nil {
 			t.Fatal(err)

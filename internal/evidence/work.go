@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -441,15 +440,8 @@ func (s *Service) Transfer(ctx context.Context, who *canopy.Account, id string, 
 	if err != nil {
 		return err
 	}
-	for _, e := range items {
-		fileKey, err := dk.Open(e.DataKey, fileKeyContext(id, e.ID))
-		if err != nil {
-			return fmt.Errorf("evidence: key of %s: %w", e.ID, err)
-		}
-		want := blob.Digest{Size: e.Size, SHA256: e.SHA256, MD5: e.MD5}
-		if err := blob.Verify(ctx, s.Blobs, e.BlobKey, fileKey, aad(id, e.ID), want, io.Discard); err != nil {
-			return fmt.Errorf("%w: item %s: %v", ErrTampered, e.ID, err)
-		}
+	if err := s.check(ctx, dk, items); err != nil {
+		return err
 	}
 	ids := make([]string, len(items))
 	for i, e := range items {

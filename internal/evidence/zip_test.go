@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"io"
 	"os"
@@ -15,7 +14,6 @@ import (
 	"github.com/canopy-org/canopy"
 	"github.com/canopy-org/canopy/internal/bundle"
 	"github.com/canopy-org/canopy/internal/evidence"
-	"github.com/canopy-org/canopy/internal/seal"
 	"github.com/canopy-org/canopy/internal/store"
 	"github.com/canopy-org/canopy/internal/store/storetest"
 )
@@ -28,16 +26,7 @@ func TestExportZip(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db)
-		seed := make([]byte, 32)
-		rand.Read(seed)
-		keyPath := filepath.Join(t.TempDir(), "node.key")
-		if err := os.WriteFile(keyPath, seed, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		id, err := seal.LoadOrCreateIdentity(keyPath, "hotline-fr")
-		if err != nil {
-			t.Fatal(err)
-		}
+		id := signer(t)
 		inv, err := e.svc.Open(ctx, liaison, "Operation Lantern", "FR")
 		if err != nil {
 			t.Fatal(err)
