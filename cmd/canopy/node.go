@@ -94,6 +94,10 @@ type Main struct {
 	// its own; MetricsToken, when set, serves them on the main listener
 	// to requests that carry it (docs/operations.md).
 	MetricsAddr, MetricsToken string
+	// MaxEvidenceGiB bounds one evidence upload; RevealFor is how long an
+	// analyst sees an image unblurred after revealing it.
+	MaxEvidenceGiB int
+	RevealFor      time.Duration
 
 	DB        *store.DB
 	Keys      *seal.Keyring
@@ -182,8 +186,16 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.DurationVar(&m.EscalateAfter, "escalate-after", m.EscalateAfter, "how long an address may stay up after its notice before it goes to law enforcement")
 	fs.StringVar(&m.MetricsAddr, "metrics-addr", m.MetricsAddr, "serve Prometheus metrics on this address, such as 127.0.0.1:9464 (no token: keep it private)")
 	fs.StringVar(&m.MetricsToken, "metrics-token", m.MetricsToken, "serve /metrics on the main listener to this bearer token, 32 characters or more (or set CANOPY_METRICS_TOKEN)")
+	fs.IntVar(&m.MaxEvidenceGiB, "max-evidence", 16, "largest evidence file staff may upload, in GiB")
+	fs.DurationVar(&m.RevealFor, "reveal-for", evidence.DefaultRevealFor, "how long an image is shown unblurred once revealed (10s to 10m)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if m.MaxEvidenceGiB < 1 || m.MaxEvidenceGiB > 1024 {
+		return fmt.Errorf("--max-evidence: %d is not a number of GiB from 1 to 1024", m.MaxEvidenceGiB)
+	}
+	if m.RevealFor < 10*time.Second || m.RevealFor > 10*time.Minute {
+		return fmt.Errorf("--reveal-for: %s is not from 10s to 10m", m.RevealFor)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -283,7 +295,7 @@ func (m *Main) open(ctx context.Context) error {
 		return err
 	}
 	m.blobs = blobs
-	m.Evidence = &evidence.Service{DB: db, Keys: keys, Audit: m.Audit, Blobs: blobs, Now: m.Now}
+	m.Evidence = &evidence.Service{DB: db, Keys: keys, Audit: m.Audit, Blobs: blobs, Now: m.Now, RevealFor: m.RevealFor}
 	m.Retention = &retention.Service{DB: db, Audit: m.Audit, Now: m.Now, Cases: m.Support, Evidence: m.Evidence}
 	m.Intake.Notify = m.Network.WakeRouter
 	// A peer sends a few deliveries a second at most (each up to 500
@@ -363,6 +375,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	ws, err := workspace.New(workspace.Config{Staff: m.Staff, Triage: m.Triage, Audit: m.Audit, Logger: m.Logger, Now: m.Now,
 		Secure: secure, NodeName: m.Name, Network: m.Network, Support: m.Support, Takedown: m.Takedown,
+		Evidence: m.Evidence, Signer: m.Identity, MaxEvidence: int64(m.MaxEvidenceGiB) << 30,
 		RP: staff.RelyingParty{ID: public.Hostname(), Name: "Canopy " + m.Name, Origins: []string{public.Scheme + "://" + public.Host}}})
 	if err != nil {
 		return err
@@ -425,10 +438,33 @@ func (m *Main) Run(ctx context.Context) error {
 	m.background.Go(func() {
 		m.Retention.Every(cctx, time.Hour, func(err error) { m.Logger.Error("retention: purge", "err", err) })
 	})
+	// Evidence files no item can open any more (a stop between a
+	// destruction and the deletion of its bytes) are given back daily.
+	m.background.Go(func() { m.sweepEvidence(cctx, 24*time.Hour) })
 	m.ready.Store(true)
 	m.Logger.Info("canopy is ready", "url", m.URL(), "database", m.DB.Dialect(), "version", version(),
 		"audit_key", m.Audit.VerifierKey())
 	return m.announceSetup(ctx)
+}
+
+// sweepEvidence deletes orphaned evidence files every interval until ctx
+// ends, starting an hour after the node does.
+func (m *Main) sweepEvidence(ctx context.Context, interval time.Duration) {
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := m.Evidence.SweepOrphans(ctx, evidence.SweepGrace); err != nil && ctx.Err() == nil {
+			m.Logger.Error("evidence: sweep", "err", err)
+		} else if n > 0 {
+			m.Logger.Info("evidence: swept files no item can open", "files", n)
+		}
+		t.Reset(interval)
+	}
 }
 
 // announceSetup prints a one-time link for setting up the first

@@ -165,7 +165,7 @@ func checkSessionCookie(t *testing.T, resp *http.Response, secure bool) {
 
 func TestSecureCookies(t *testing.T) {
 	e := newEnv(t)
-	s, err := newServer(Config{Staff: e.staff, Triage: e.triage, Audit: e.audit, Network: e.network, Support: e.srv.support, Takedown: e.takedown, Secure: true})
+	s, err := newServer(Config{Staff: e.staff, Triage: e.triage, Audit: e.audit, Network: e.network, Support: e.srv.support, Takedown: e.takedown, Evidence: e.srv.evidence, Secure: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ func TestBrowserPasskeys(t *testing.T) {
 	origin := "http://localhost:" + strings.TrimPrefix(ln.Addr().String(), "127.0.0.1:")
 	e := newBareEnv(t, storetest.Open(t, store.SQLite))
 	e.enrolAll()
-	s, err := newServer(Config{Staff: e.staff, Triage: e.triage, Audit: e.audit, Now: e.clock.now, Network: e.network, Support: e.srv.support, Takedown: e.takedown,
+	s, err := newServer(Config{Staff: e.staff, Triage: e.triage, Audit: e.audit, Now: e.clock.now, Network: e.network, Support: e.srv.support, Takedown: e.takedown, Evidence: e.srv.evidence,
 		RP: staff.RelyingParty{ID: "localhost", Name: "Canopy", Origins: []string{origin}}})
 	if err != nil {
 		t.Fatal(err)

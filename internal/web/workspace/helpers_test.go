@@ -26,6 +26,8 @@ import (
 	"github.com/canopy-org/canopy"
 	"github.com/canopy-org/canopy/internal/audit"
 	"github.com/canopy-org/canopy/internal/bank"
+	"github.com/canopy-org/canopy/internal/blob"
+	"github.com/canopy-org/canopy/internal/evidence"
 	"github.com/canopy-org/canopy/internal/federation"
 	"github.com/canopy-org/canopy/internal/geo"
 	"github.com/canopy-org/canopy/internal/geo/geotest"
@@ -82,6 +84,8 @@ type env struct {
 	srv      *server
 	http     *httptest.Server
 	logs     *syncBuffer
+	// blobs holds the evidence files, encrypted.
+	blobs *blob.Dir
 
 	members map[canopy.Role]*account
 	peers   map[string]*peerNode
@@ -165,9 +169,16 @@ func newBareEnv(t *testing.T, db *store.DB) *env {
 		Mail: &mail.Sender{Addr: e.smtp.Addr, Host: "hotline.test", StartTLS: mail.StartTLSOff, Timeout: 10 * time.Second},
 		From: "Hotline <notices@hotline.example>", NodeName: "test-node", BaseURL: "https://hotline.example", Jurisdictions: []string{"FR"},
 		Locator: &geo.Locator{Geo: countries, Resolver: testDNS}, Loop: e.network, Now: c.now, Logger: logger}
+	// Evidence files are kept encrypted in a directory of the test's own.
+	blobs, err := blob.OpenDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { blobs.Close() })
+	e.blobs = blobs
 	s, err := newServer(Config{Staff: e.staff, Triage: e.triage, Audit: log, Logger: logger,
 		Now: c.now, RP: testRP, NodeName: "test-node", Network: e.network, Support: &support.Service{DB: db, Keys: keys, Audit: log, Now: c.now, Logger: logger},
-		Takedown: e.takedown})
+		Takedown: e.takedown, Evidence: &evidence.Service{DB: db, Keys: keys, Audit: log, Blobs: blobs, Now: c.now}, Signer: id})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -490,26 +501,32 @@ func (b *browser) session() string {
 // returns where they landed.
 func (e *env) login(role canopy.Role) *browser {
 	e.t.Helper()
+	return e.loginAs(e.members[role])
+}
+
+// loginAs signs an account in through the pages, as login does.
+func (e *env) loginAs(m *account) *browser {
+	e.t.Helper()
 	b := e.browser()
-	m := e.members[role]
+	who := m.Email
 	b.get("/staff/login")
 	resp, body := b.post("/staff/login", url.Values{"email": {m.Email}, "password": {password}})
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/staff/login/factor" {
-		e.t.Fatalf("%s: login answered %d %s\n%s", role, resp.StatusCode, resp.Header.Get("Location"), body)
+		e.t.Fatalf("%s: login answered %d %s\n%s", who, resp.StatusCode, resp.Header.Get("Location"), body)
 	}
 	b.token = ""
 	resp, body = b.get("/staff/login/factor")
 	if resp.StatusCode != http.StatusOK {
-		e.t.Fatalf("%s: factor page %d\n%s", role, resp.StatusCode, body)
+		e.t.Fatalf("%s: factor page %d\n%s", who, resp.StatusCode, body)
 	}
 	resp, body = b.post("/staff/login/factor", url.Values{"code": {stafftest.Code(m.secret, e.clock.now())}})
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != home(m.Account) {
-		e.t.Fatalf("%s: factor answered %d %s\n%s", role, resp.StatusCode, resp.Header.Get("Location"), body)
+		e.t.Fatalf("%s: factor answered %d %s\n%s", who, resp.StatusCode, resp.Header.Get("Location"), body)
 	}
 	b.token = ""
 	b.get("/staff/account")
 	if b.token == "" {
-		e.t.Fatalf("%s: no form token after signing in", role)
+		e.t.Fatalf("%s: no form token after signing in", who)
 	}
 	return b
 }

@@ -23,6 +23,8 @@ type request struct {
 	form   url.Values
 	json   any    // for the passkey endpoints
 	report string // the report the call is about, whose details a refusal must not show
+	// upload, when set, is sent as the evidence upload form is.
+	upload *upload
 }
 
 // route is one route of the workspace and the permission that guards it.
@@ -450,6 +452,96 @@ var routes = []route{
 	{method: "GET", pattern: "/staff/takedown/scores", perm: access.ReportTakedown, prep: fixed("/staff/takedown/scores"), want: alsoFor(access.HostManage)},
 	{method: "GET", pattern: "/staff/dashboard", perm: access.IndicatorsView, prep: fixed("/staff/dashboard")},
 
+	// Investigations and their evidence (investigations.go): analysts,
+	// supervisors and liaisons; legal holds, supervisors and liaisons.
+	// report is the investigation's title or the file's name, which a
+	// refusal must not show.
+	{method: "GET", pattern: "/staff/investigations", perm: access.InvestigationManage, prep: func(e *env, _ *account, _ *browser) request {
+		testInvestigation(e)
+		return request{path: "/staff/investigations?status=all", report: invTitle}
+	}},
+	{method: "POST", pattern: "/staff/investigations", perm: access.InvestigationManage, prep: func(*env, *account, *browser) request {
+		return request{path: "/staff/investigations", form: url.Values{"title": {invTitle}, "jurisdiction": {"FR"}}}
+	}},
+	{method: "GET", pattern: "/staff/investigations/{id}", perm: access.InvestigationManage, prep: func(e *env, _ *account, _ *browser) request {
+		id, _ := testItem(e)
+		return request{path: "/staff/investigations/" + id, report: invTitle}
+	}},
+	{method: "POST", pattern: "/staff/investigations/{id}/reports", perm: access.InvestigationManage, prep: func(e *env, _ *account, _ *browser) request {
+		return request{path: "/staff/investigations/" + testInvestigation(e) + "/reports", form: url.Values{"report": {freshReport(e)}}, report: invTitle}
+	}},
+	{method: "POST", pattern: "/staff/investigations/{id}/reports/remove", perm: access.InvestigationManage, prep: func(e *env, _ *account, _ *browser) request {
+		id, rep := linkedInvestigation(e)
+		return request{path: "/staff/investigations/" + id + "/reports/remove", form: url.Values{"report": {rep}}, report: invTitle}
+	}},
+	{method: "POST", pattern: "/staff/investigations/{id}/tasks", perm: access.InvestigationManage, prep: func(e *env, _ *account, _ *browser) request {
+		return request{path: "/staff/investigations/" + testInvestigation(e) + "/tasks", form: url.Values{"title": {invTask}, "due": {"2026-12-31"}}, report: invTitle}
+	}},
+	{method: "POST", pattern: "/staff/investigations/{id}/tasks/{n}", perm: access.InvestigationManage, prep: func(e *env, _ *account, _ *browser) request {
+		id := taskInvestigation(e)
+		return request{path: "/staff/investigations/" + id + "/tasks/1", form: url.Values{"done": {"yes"}}, report: invTitle}
+	}},
+	{method: "POST", pattern: "/staff/investigations/{id}/notes", perm: access.InvestigationManage, prep: func(e *env, _ *account, _ *browser) request {
+		return request{path: "/staff/investigations/" + testInvestigation(e) + "/notes", form: url.Values{"note": {invNote}}, report: invTitle}
+	}},
+	{method: "POST", pattern: "/staff/investigations/{id}/close", perm: access.InvestigationManage, prep: func(e *env, _ *account, _ *browser) request {
+		return request{path: "/staff/investigations/" + testInvestigation(e) + "/close", form: url.Values{"why": {invWhy}}, report: invTitle}
+	}},
+	{method: "POST", pattern: "/staff/investigations/{id}/reopen", perm: access.InvestigationManage, prep: func(e *env, _ *account, _ *browser) request {
+		return request{path: "/staff/investigations/" + closedInvestigation(e) + "/reopen", form: url.Values{"why": {invWhy}}, report: invTitle}
+	}},
+	{method: "POST", pattern: "/staff/investigations/{id}/hold", perm: access.InvestigationHold, prep: func(e *env, _ *account, _ *browser) request {
+		return request{path: "/staff/investigations/" + testInvestigation(e) + "/hold", form: url.Values{"why": {"Court order 17"}}, report: invTitle}
+	}},
+	{method: "POST", pattern: "/staff/investigations/{id}/hold/lift", perm: access.InvestigationHold, prep: func(e *env, _ *account, _ *browser) request {
+		return request{path: "/staff/investigations/" + heldInvestigation(e) + "/hold/lift", form: url.Values{"why": {"Order ended"}}, report: invTitle}
+	}},
+	{method: "POST", pattern: "/staff/investigations/{id}/evidence", perm: access.InvestigationManage, prep: func(e *env, _ *account, _ *browser) request {
+		return request{path: "/staff/investigations/" + testInvestigation(e) + "/evidence", report: invTitle,
+			upload: &upload{why: invWhy, name: invFile, data: testPNG(e.t)}}
+	}},
+	{method: "POST", pattern: "/staff/investigations/{id}/transfer", perm: access.InvestigationManage, prep: func(e *env, _ *account, _ *browser) request {
+		id, item := testItem(e)
+		return request{path: "/staff/investigations/" + id + "/transfer", form: url.Values{"items": {item}, "to": {"Parquet de Paris"}, "why": {invWhy}},
+			report: invTitle}
+	}},
+	{method: "POST", pattern: "/staff/investigations/{id}/bundle", perm: access.InvestigationManage, prep: func(e *env, _ *account, _ *browser) request {
+		id, _ := testItem(e)
+		return request{path: "/staff/investigations/" + id + "/bundle", report: invTitle}
+	}},
+	{method: "GET", pattern: "/staff/evidence/{id}", perm: access.InvestigationManage, prep: func(e *env, _ *account, _ *browser) request {
+		_, item := testItem(e)
+		return request{path: "/staff/evidence/" + item, report: invFile}
+	}},
+	{method: "GET", pattern: "/staff/evidence/{id}/preview", perm: access.InvestigationManage, prep: func(e *env, _ *account, _ *browser) request {
+		_, item := testItem(e)
+		return request{path: "/staff/evidence/" + item + "/preview", report: invFile}
+	}},
+	{method: "POST", pattern: "/staff/evidence/{id}/reveal", perm: access.InvestigationManage, prep: func(e *env, _ *account, _ *browser) request {
+		_, item := testItem(e)
+		return request{path: "/staff/evidence/" + item + "/reveal", form: url.Values{"why": {invWhy}}, report: invFile}
+	}},
+	{method: "POST", pattern: "/staff/evidence/{id}/hide", perm: access.InvestigationManage, prep: func(e *env, _ *account, _ *browser) request {
+		_, item := testItem(e)
+		return request{path: "/staff/evidence/" + item + "/hide", report: invFile}
+	}},
+	{method: "POST", pattern: "/staff/evidence/{id}/file", perm: access.InvestigationManage, prep: func(e *env, _ *account, _ *browser) request {
+		_, item := testItem(e)
+		return request{path: "/staff/evidence/" + item + "/file", form: url.Values{"why": {invWhy}}, report: invFile}
+	}},
+	{method: "POST", pattern: "/staff/evidence/{id}/verify", perm: access.InvestigationManage, prep: func(e *env, _ *account, _ *browser) request {
+		_, item := testItem(e)
+		return request{path: "/staff/evidence/" + item + "/verify", report: invFile}
+	}},
+	{method: "GET", pattern: "/staff/evidence/{id}/destroy", perm: access.InvestigationManage, prep: func(e *env, _ *account, _ *browser) request {
+		_, item := testItem(e)
+		return request{path: "/staff/evidence/" + item + "/destroy", report: invFile}
+	}},
+	{method: "POST", pattern: "/staff/evidence/{id}/destroy", perm: access.InvestigationManage, prep: func(e *env, _ *account, _ *browser) request {
+		_, item := testItem(e)
+		return request{path: "/staff/evidence/" + item + "/destroy", form: url.Values{"why": {invWhy}}, report: invFile}
+	}},
+
 	// The sign-in pages: a signed-in member is sent home from them.
 	{method: "GET", pattern: "/staff/login", prep: fixed("/staff/login"), want: signedInHome(http.StatusOK)},
 	{method: "POST", pattern: "/staff/login", prep: func(*env, *account, *browser) request {
@@ -522,14 +614,8 @@ func TestPermissions(t *testing.T) {
 		}
 	}
 
-	// Every permission of the matrix guards some route, but those whose
-	// pages are still to come: investigations have their service
-	// (internal/evidence) and no pages yet (issue 9).
-	pagesToCome := []access.Permission{access.InvestigationManage}
+	// Every permission of the matrix guards some route.
 	for _, rule := range access.Matrix {
-		if slices.Contains(pagesToCome, rule.Permission) {
-			continue
-		}
 		if !slices.ContainsFunc(routes, func(r route) bool { return r.perm == rule.Permission }) {
 			t.Errorf("no route is guarded by %s", rule.Permission)
 		}
@@ -562,6 +648,8 @@ func TestPermissions(t *testing.T) {
 					resp, body = b.get(req.path)
 				case req.json != nil:
 					resp, body = b.postJSON(req.path, req.json)
+				case req.upload != nil:
+					resp, body = b.sendEvidence(req.path, *req.upload)
 				default:
 					form := req.form
 					if form == nil {

@@ -193,6 +193,9 @@ func nav(a *canopy.Account, current string) []navLink {
 		return c == "/staff/" || c == "/staff/unrouted" || strings.HasPrefix(c, "/staff/reports/")
 	})
 	out = append(out, takedownNav(a, current)...)
+	add("/staff/investigations", "Investigations", access.InvestigationManage, func(c string) bool {
+		return strings.HasPrefix(c, "/staff/investigations") || strings.HasPrefix(c, "/staff/evidence/")
+	})
 	add("/staff/cases", "Cases", access.CaseManage, func(c string) bool {
 		return strings.HasPrefix(c, "/staff/cases") && !strings.HasPrefix(c, "/staff/cases/holds")
 	})

@@ -13,6 +13,8 @@ import (
 	"github.com/canopy-org/canopy"
 	"github.com/canopy-org/canopy/internal/access"
 	"github.com/canopy-org/canopy/internal/audit"
+	"github.com/canopy-org/canopy/internal/bundle"
+	"github.com/canopy-org/canopy/internal/evidence"
 	"github.com/canopy-org/canopy/internal/federation"
 	"github.com/canopy-org/canopy/internal/indicators"
 	"github.com/canopy-org/canopy/internal/staff"
@@ -50,11 +52,19 @@ type Config struct {
 	// Indicators is the dashboard's figures; nil for one over the
 	// support service's database.
 	Indicators *indicators.Service
+	// Evidence is investigations and their evidence. Required.
+	Evidence *evidence.Service
+	// MaxEvidence is the largest upload of an evidence file, in bytes;
+	// DefaultMaxEvidence when zero.
+	MaxEvidence int64
+	// Signer signs the evidence bundles members download: the node's
+	// identity. Without it the download is not offered.
+	Signer bundle.Signer
 }
 
 // maxBody bounds every POST: the longest form is an assessment or a
 // message (5,000 characters, percent-encoded), and a passkey's JSON is at
-// most 64 KiB.
+// most 64 KiB. The evidence upload alone streams, under Config.MaxEvidence.
 const maxBody = 256 << 10
 
 // Cookie names. They are fixed: the lead's browser test and operators'
@@ -72,6 +82,9 @@ type server struct {
 	support    *support.Service
 	takedown   *takedown.Service
 	indicators *indicators.Service
+	evidence   *evidence.Service
+	maxUpload  int64         // the largest evidence file taken, in bytes
+	signer     bundle.Signer // signs evidence bundles; nil for none
 	log        *slog.Logger
 	now        func() time.Time
 	secure     bool
@@ -94,8 +107,9 @@ func New(cfg Config) (http.Handler, error) {
 }
 
 func newServer(cfg Config) (*server, error) {
-	if cfg.Staff == nil || cfg.Triage == nil || cfg.Audit == nil || cfg.Network == nil || cfg.Support == nil || cfg.Takedown == nil {
-		return nil, errors.New("workspace: Config.Staff, Triage, Audit, Network, Support and Takedown are required")
+	if cfg.Staff == nil || cfg.Triage == nil || cfg.Audit == nil || cfg.Network == nil || cfg.Support == nil || cfg.Takedown == nil ||
+		cfg.Evidence == nil {
+		return nil, errors.New("workspace: Config.Staff, Triage, Audit, Network, Support, Takedown and Evidence are required")
 	}
 	s := &server{
 		staff:      cfg.Staff,
@@ -105,6 +119,9 @@ func newServer(cfg Config) (*server, error) {
 		support:    cfg.Support,
 		takedown:   cfg.Takedown,
 		indicators: cfg.Indicators,
+		evidence:   cfg.Evidence,
+		maxUpload:  cfg.MaxEvidence,
+		signer:     cfg.Signer,
 		log:        cfg.Logger,
 		now:        cfg.Now,
 		secure:     cfg.Secure,
@@ -118,6 +135,9 @@ func newServer(cfg Config) (*server, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.maxUpload <= 0 {
+		s.maxUpload = DefaultMaxEvidence
 	}
 	if s.indicators == nil {
 		s.indicators = &indicators.Service{DB: cfg.Support.DB, Now: s.now}
@@ -187,6 +207,7 @@ func newServer(cfg Config) (*server, error) {
 	s.serviceRoutes(handle)                                 // services.go: the support directory
 	s.caseRoutes(handle)                                    // cases.go: support cases, safety plans, check-ins, consent
 	s.takedownRoutes(handle)                                // takedown.go: notices, the board, hosts and their scorecard
+	s.investigationRoutes(handle)                           // investigations.go: investigations and their evidence
 	handle("GET /staff/dashboard", s.signedIn(s.dashboard)) // dashboard.go: the indicators
 
 	handle("GET /staff/account", s.signedIn(s.ownAccount))

@@ -1,6 +1,7 @@
 // Canopy staff workspace. Every page works without this file except
 // passkeys, which need the browser's WebAuthn API. It adds: passkey
-// registration and sign-in, copy buttons, and focus on an error summary.
+// registration and sign-in, copy buttons, focus on an error summary, and
+// the countdown of a revealed evidence image.
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
@@ -24,6 +25,21 @@
       });
     });
   }
+
+  // A revealed image counts down to its blurring; the page's refresh
+  // blurs it again without scripts too.
+  Array.prototype.forEach.call(document.querySelectorAll("[data-seconds-left]"), function (el) {
+    var left = parseInt(el.getAttribute("data-seconds-left"), 10);
+    if (!(left > 0)) { return; }
+    var show = function () { el.textContent = " (" + left + (left === 1 ? " second" : " seconds") + " left)"; };
+    show();
+    var timer = setInterval(function () {
+      left -= 1;
+      if (left > 0) { show(); return; }
+      clearInterval(timer);
+      window.location.replace(el.getAttribute("data-then"));
+    }, 1000);
+  });
 
   // Passkeys. The server's options are WebAuthn JSON (base64url for
   // binary members); browsers that cannot parse them natively get them

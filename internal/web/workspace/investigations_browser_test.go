@@ -1,0 +1,165 @@
+package workspace
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/canopy-org/canopy"
+	"github.com/canopy-org/canopy/internal/staff/stafftest"
+	"github.com/canopy-org/canopy/internal/web/browsertest"
+)
+
+// TestBrowserInvestigation drives an analyst's investigation in Chromium
+// on a phone-sized screen, with scripts on and off: open one (a mistake
+// first), link a report, add a task and a note, add an image through the
+// upload form, look at its page with the preview blurred, reveal it, and
+// hide it again. axe checks every page and fails on any violation, and
+// none is wider than the screen.
+func TestBrowserInvestigation(t *testing.T) {
+	for _, scripts := range []bool{true, false} {
+		t.Run(map[bool]string{true: "js", false: "nojs"}[scripts], func(t *testing.T) {
+			ctx := browsertest.New(t, scripts)
+			off := !scripts
+			e := newEnv(t)
+			e.srv.evidence.RevealFor = 10 * time.Second
+			rep := freshReport(e)
+			origin := e.http.URL
+			file := filepath.Join(t.TempDir(), invFile)
+			if err := os.WriteFile(file, testPNG(t), 0o600); err != nil {
+				t.Fatal(err)
+			}
+
+			must := func(steps ...chromedp.Action[chromedp.Void]) {
+				t.Helper()
+				if err := chromedp.Do(ctx, steps...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			check := func(page string) {
+				t.Helper()
+				browsertest.CheckAxeAll(t, ctx, page, off)
+				if out := browsertest.WiderThanScreen(t, ctx, off); len(out) > 0 {
+					t.Errorf("%s: wider than a phone's screen: %v", page, out)
+				}
+			}
+			text := func(sel string) string {
+				t.Helper()
+				s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return strings.Join(strings.Fields(s), " ")
+			}
+			// arrive waits for the page a form loads: its address says
+			// what was done.
+			arrive := func(done string) {
+				t.Helper()
+				for deadline := time.Now().Add(15 * time.Second); ; {
+					loc, _ := chromedp.Run(ctx, chromedp.Location())
+					if strings.HasSuffix(loc, "?done="+done) {
+						must(chromedp.WaitVisible(chromedp.CSS(".notice")))
+						return
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("at %s, want the page after %q", loc, done)
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+			}
+
+			m := e.members[canopy.RoleAnalyst]
+			must(chromedp.Navigate(origin+"/staff/login"),
+				chromedp.SendKeys(chromedp.CSS("#email"), m.Email), chromedp.SendKeys(chromedp.CSS("#password"), password),
+				chromedp.Click(chromedp.CSS(`form[action="/staff/login"] button`)), chromedp.WaitVisible(chromedp.CSS("#code")),
+				chromedp.SendKeys(chromedp.CSS("#code"), stafftest.Code(m.secret, e.clock.now())),
+				chromedp.Click(chromedp.CSS(`form[action="/staff/login/factor"] button[type=submit]`)),
+				chromedp.WaitVisible(chromedp.CSS(`nav a[href="/staff/investigations"]`)),
+				chromedp.Click(chromedp.CSS(`nav a[href="/staff/investigations"]`)), chromedp.WaitVisible(chromedp.CSS("#new-title")))
+			check("investigations")
+
+			// Open one: without a title first.
+			must(chromedp.Click(chromedp.CSS(`form[method=post][action="/staff/investigations"] button[type=submit]`)),
+				chromedp.WaitVisible(chromedp.CSS("#error-summary")))
+			if s := text("#new-title-error"); !strings.Contains(s, "Please fill this in") {
+				t.Fatalf("title error: %q", s)
+			}
+			check("new investigation with a mistake")
+			must(chromedp.SendKeys(chromedp.CSS("#new-title"), invTitle),
+				chromedp.Click(chromedp.CSS(`form[method=post][action="/staff/investigations"] button[type=submit]`)))
+			arrive("opened")
+			check("investigation")
+
+			must(chromedp.SendKeys(chromedp.CSS("#link-report"), rep), chromedp.Click(chromedp.CSS(`form[action$="/reports"] button[type=submit]`)))
+			arrive("linked")
+			must(chromedp.SendKeys(chromedp.CSS("#task-title"), invTask), chromedp.SetValue(chromedp.CSS("#task-assignee"), e.members[canopy.RoleLiaison].ID),
+				chromedp.SetValue(chromedp.CSS("#task-due"), "2026-12-31"), chromedp.Click(chromedp.CSS(`form[action$="/tasks"] button[type=submit]`)))
+			arrive("task")
+			must(chromedp.SendKeys(chromedp.CSS("#note-note"), invNote), chromedp.Click(chromedp.CSS(`form[action$="/notes"] button[type=submit]`)))
+			arrive("note")
+			if s := text("#tasks-caption + thead + tbody"); !strings.Contains(s, invTask) || !strings.Contains(s, "Test liaison") {
+				t.Fatalf("tasks: %q", s)
+			}
+			check("investigation with a report, a task and a note")
+
+			// An image, through the form, streamed.
+			must(chromedp.SendKeys(chromedp.CSS("#upload-why"), invWhy), chromedp.SetUploadFiles(chromedp.CSS("#upload-file"), []string{file}),
+				chromedp.Click(chromedp.CSS(`form[action$="/evidence"] button[type=submit]`)))
+			arrive("acquired")
+			if s := text(".notice"); !strings.Contains(s, "Its SHA-256 is") {
+				t.Fatalf("after the upload: %q", s)
+			}
+			if s := text("h1"); s != invFile {
+				t.Fatalf("item page: %q", s)
+			}
+			check("item, blurred")
+
+			// Revealed for a while (ten seconds here, not to wait a minute):
+			// the page loads itself again when it ends, with scripts or
+			// without, and the image is blurred again.
+			if s := text(`form[action$="/reveal"] button`); s != "Reveal for 10 seconds" {
+				t.Fatalf("reveal button: %q", s)
+			}
+			must(chromedp.SendKeys(chromedp.CSS("#reveal-why"), "compare with the report"),
+				chromedp.Click(chromedp.CSS(`form[action$="/reveal"] button[type=submit]`)))
+			arrive("revealed")
+			if s := text("#preview-title ~ .notice"); !strings.Contains(s, "Shown as it is until") {
+				t.Fatalf("revealed: %q", s)
+			}
+			must(chromedp.WaitVisible(chromedp.CSS(`img[alt="Preview of the image, as it is"]`)))
+			if scripts {
+				if s := text(".countdown"); !strings.Contains(s, "seconds left") {
+					t.Fatalf("countdown: %q", s)
+				}
+			}
+			check("item, revealed")
+			e.clock.add(11 * time.Second)
+			for deadline := time.Now().Add(20 * time.Second); ; {
+				loc, _ := chromedp.Run(ctx, chromedp.Location())
+				if !strings.Contains(loc, "?done=") {
+					must(chromedp.WaitVisible(chromedp.CSS(`img[alt="Preview of the image, blurred and grey"]`)))
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the revealed page never blurred again: at %s", loc)
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+			check("item, blurred again")
+
+			// Revealed, then hidden at once.
+			must(chromedp.SendKeys(chromedp.CSS("#reveal-why"), "once more"),
+				chromedp.Click(chromedp.CSS(`form[action$="/reveal"] button[type=submit]`)))
+			arrive("revealed")
+			must(chromedp.Click(chromedp.CSS(`form[action$="/hide"] button[type=submit]`)))
+			arrive("hidden")
+			must(chromedp.WaitVisible(chromedp.CSS(`img[alt="Preview of the image, blurred and grey"]`)))
+			must(chromedp.Click(chromedp.CSS(".crumbs a")), chromedp.WaitVisible(chromedp.CSS("#evidence-caption")))
+			check("investigation with evidence")
+		})
+	}
+}
