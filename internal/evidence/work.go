@@ -87,20 +87,63 @@ func (s *Service) List(ctx context.Context, who *canopy.Account, status string, 
 	out := make([]Summary, 0, len(rows))
 	for _, r := range rows {
 		sum := Summary{Investigation: r.Investigation, Reports: r.Reports, Items: r.Items, OpenTasks: r.OpenTasks}
-		if r.WrappedKey != nil {
-			dk, err := s.dataKey(&r.SealedInvestigation)
-			if err != nil {
-				return nil, 0, err
-			}
-			t, err := dk.Open(r.Title, titleContext(r.ID))
-			if err != nil {
-				return nil, 0, fmt.Errorf("evidence: title of %s: %w", r.ID, err)
-			}
-			sum.Title = string(t)
+		if sum.Title, err = s.title(&r.SealedInvestigation); err != nil {
+			return nil, 0, err
 		}
 		out = append(out, sum)
 	}
 	return out, total, nil
+}
+
+// title opens an investigation's title: "" once purged.
+func (s *Service) title(inv *store.SealedInvestigation) (string, error) {
+	if inv.WrappedKey == nil {
+		return "", nil
+	}
+	dk, err := s.dataKey(inv)
+	if err != nil {
+		return "", err
+	}
+	t, err := dk.Open(inv.Title, titleContext(inv.ID))
+	if err != nil {
+		return "", fmt.Errorf("evidence: title of %s: %w", inv.ID, err)
+	}
+	return string(t), nil
+}
+
+// ReportInvestigations returns the investigations a report is linked
+// to that the member may work on, with their titles; the opening is
+// audited as a list.
+func (s *Service) ReportInvestigations(ctx context.Context, who *canopy.Account, reportID string) ([]Summary, error) {
+	if _, err := s.allow(ctx, who, ""); err != nil {
+		return nil, err
+	}
+	linked, err := s.DB.ReportInvestigations(ctx, reportID)
+	if err != nil {
+		return nil, err
+	}
+	var out []Summary
+	for _, l := range linked {
+		if !access.InJurisdiction(who, l.Jurisdiction) {
+			continue
+		}
+		inv, err := s.DB.Investigation(ctx, l.ID)
+		if err != nil {
+			return nil, err
+		}
+		sum := Summary{Investigation: inv.Investigation}
+		if sum.Title, err = s.title(inv); err != nil {
+			return nil, err
+		}
+		out = append(out, sum)
+	}
+	if len(out) > 0 {
+		if err := s.audit(ctx, who, audit.ActionInvestigationList, "", "", audit.OK,
+			map[string]string{"count": strconv.Itoa(len(out))}); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // Detail is an investigation opened whole. Once purged, every word in it

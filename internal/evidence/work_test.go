@@ -923,3 +923,71 @@ func TestListAndInvestigation(t *testing.T) {
 		}
 	})
 }
+
+// TestReportInvestigations: a report's page lists the investigations it
+// is in that the member may work on, titles opened and the opening
+// audited as a list; another jurisdiction's stay out, a purged one has no
+// title, and a caseworker is refused.
+func TestReportInvestigations(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := newWork(t, db)
+		fr := w.open(t, frLiaison, "Operation Heron", "FR")
+		all := w.open(t, analyst, "Operation Wren", "")
+		be := w.open(t, beLiaison, "Operation Gull", "BE")
+		for _, id := range []string{fr, all} {
+			if err := w.svc.LinkReport(ctx, analyst, id, "rfr1"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.svc.LinkReport(ctx, analyst, be, "rfr1"); err != nil {
+			t.Fatal(err)
+		}
+		titles := func(who *canopy.Account) string {
+			t.Helper()
+			got, err := w.svc.ReportInvestigations(ctx, who, "rfr1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, s := range got {
+				out = append(out, s.ID+"="+s.Title)
+			}
+			slices.Sort(out)
+			return strings.Join(out, " ")
+		}
+		want := []string{fr + "=Operation Heron", all + "=Operation Wren", be + "=Operation Gull"}
+		slices.Sort(want)
+		before := countAudit(w.entries(t), audit.ActionInvestigationList, audit.OK)
+		if got := titles(analyst); got != strings.Join(want, " ") {
+			t.Errorf("an analyst of every jurisdiction sees %q", got)
+		}
+		if n := countAudit(w.entries(t), audit.ActionInvestigationList, audit.OK); n != before+1 {
+			t.Errorf("%d list entries audited, want one more than %d", n, before)
+		}
+		want = []string{fr + "=Operation Heron", all + "=Operation Wren"}
+		slices.Sort(want)
+		if got := titles(frLiaison); got != strings.Join(want, " ") {
+			t.Errorf("a liaison of FR sees %q", got)
+		}
+		if got := titles(frLiaison); strings.Contains(got, "Gull") {
+			t.Errorf("another jurisdiction's title shown: %q", got)
+		}
+		if got, err := w.svc.ReportInvestigations(ctx, analyst, "rfr2"); err != nil || len(got) != 0 {
+			t.Errorf("a report in none: %+v %v", got, err)
+		}
+		if _, err := w.svc.ReportInvestigations(ctx, caseworker, "rfr1"); canopy.ErrorCode(err) != canopy.EFORBIDDEN {
+			t.Errorf("a caseworker: %v", err)
+		}
+		if err := w.svc.Close(ctx, analyst, all, "done"); err != nil {
+			t.Fatal(err)
+		}
+		w.clock.add(48 * time.Hour)
+		if _, err := w.svc.PurgeClosed(ctx, w.clock.Now(), 10); err != nil {
+			t.Fatal(err)
+		}
+		if got := titles(frLiaison); !strings.Contains(got, all+"= ") && !strings.HasSuffix(got, all+"=") {
+			t.Errorf("a purged investigation is shown as %q", got)
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package workspace
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"html/template"
@@ -45,6 +46,12 @@ const DefaultMaxEvidence = 16 << 30
 
 // investigationRoutes registers the pages of investigations and evidence.
 func (s *server) investigationRoutes(handle func(string, http.HandlerFunc)) {
+	// The report page's section (report_investigations.html, included
+	// from report.html; the report's handler loads it).
+	if t := s.pages.t["report"]; t != nil {
+		template.Must(t.ParseFS(templateFiles, "templates/report_investigations.html"))
+	}
+	handle("POST /staff/reports/{id}/investigation", s.post(s.signedIn(s.reportToInvestigation)))
 	handle("GET /staff/investigations", s.signedIn(s.invList))
 	handle("POST /staff/investigations", s.post(s.signedIn(s.invOpen)))
 	handle("GET /staff/investigations/{id}", s.signedIn(s.invPage))
@@ -250,6 +257,54 @@ func (s *server) invFail(w http.ResponseWriter, r *http.Request, m *member, err 
 	default:
 		s.fail(w, r, m, err)
 	}
+}
+
+// The report page's section.
+
+// maxChoices bounds the open investigations a report page offers.
+const maxChoices = 200
+
+// loadReportInvestigations fills the report page's Investigations
+// section: those the report is in, and the open ones it could join.
+func (s *server) loadReportInvestigations(ctx context.Context, v *reportView, who *canopy.Account) error {
+	in, err := s.evidence.ReportInvestigations(ctx, who, v.ID)
+	if err != nil {
+		return err
+	}
+	v.Investigations = in
+	open, _, err := s.evidence.List(ctx, who, canopy.InvestigationOpen, maxChoices, 0)
+	if err != nil {
+		return err
+	}
+	for _, o := range open {
+		if !slices.ContainsFunc(in, func(i evidence.Summary) bool { return i.ID == o.ID }) {
+			v.OpenInvestigations = append(v.OpenInvestigations, o)
+		}
+	}
+	return nil
+}
+
+// reportToInvestigation adds a report to an investigation from the
+// report's page, and goes back to it.
+func (s *server) reportToInvestigation(w http.ResponseWriter, r *http.Request, m *member) {
+	report, inv := r.PathValue("id"), r.PostForm.Get("investigation")
+	if inv == "" {
+		s.messageFor(w, r, http.StatusUnprocessableEntity, m, messageView{Heading: "Choose an investigation",
+			Detail: "Nothing was changed. Choose the investigation to add this report to.", Link: "/staff/reports/" + report,
+			LinkLabel: "Back to the report"})
+		return
+	}
+	if err := s.evidence.LinkReport(r.Context(), m.account, inv, report); err != nil {
+		if e := canopy.AsError(err); e.Code == canopy.EINVALID {
+			// The only field is the report: it is not one this member
+			// may see, or not one at all.
+			s.notFoundFor(w, r, m)
+			return
+		}
+		s.invFail(w, r, m, err)
+		return
+	}
+	http.Redirect(w, r, "/staff/reports/"+report+"?done=investigation_linked", http.StatusSeeOther)
 }
 
 // The list.

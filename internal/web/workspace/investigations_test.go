@@ -803,18 +803,7 @@ func TestInvestigationJurisdiction(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	id, item := testItem(e)
-	admin := e.members[canopy.RoleAdministrator]
-	_, tok, err := e.staff.Invite(ctx, audit.Staff(admin.ID), staff.AccountInput{Email: "be-analyst@example.org", Name: "Belgian analyst",
-		Role: canopy.RoleAnalyst, Jurisdictions: []string{"BE"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess, err := e.staff.AcceptInvite(ctx, tok, password)
-	if err != nil {
-		t.Fatal(err)
-	}
-	be := e.enrolTOTP(sess)
-	e.clock.add(30 * time.Second)
+	be := e.memberOf(canopy.RoleAnalyst, "BE")
 	b := e.loginAs(be)
 
 	resp, body := b.get("/staff/investigations?status=all")
@@ -867,6 +856,27 @@ func TestInvestigationJurisdiction(t *testing.T) {
 	if denied < 9 {
 		t.Fatalf("%d refusals audited", denied)
 	}
+}
+
+// memberOf adds a member of staff with role in the given jurisdictions,
+// enrolled and ready to sign in.
+func (e *env) memberOf(role canopy.Role, jurisdictions ...string) *account {
+	e.t.Helper()
+	ctx := context.Background()
+	admin := e.members[canopy.RoleAdministrator]
+	email := strings.ToLower(string(role)+"-"+strings.Join(jurisdictions, "-")) + "@example.org"
+	_, tok, err := e.staff.Invite(ctx, audit.Staff(admin.ID), staff.AccountInput{Email: email, Name: string(role) + " of " +
+		strings.Join(jurisdictions, ", "), Role: role, Jurisdictions: jurisdictions})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	sess, err := e.staff.AcceptInvite(ctx, tok, password)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	m := e.enrolTOTP(sess)
+	e.clock.add(30 * time.Second)
+	return m
 }
 
 // TestInvestigationPurged: once retention purged an investigation, its
@@ -1019,4 +1029,63 @@ func TestInvestigationWords(t *testing.T) {
 			t.Errorf("attachmentName(%q) = %q, want %q", name, got, want)
 		}
 	}
+}
+
+// TestReportPageInvestigations: a report's page shows the investigations
+// it is in and offers the open ones it is not in; adding it from there
+// links it and comes back with a notice; an investigation of another
+// jurisdiction is neither shown nor reachable; a caseworker sees no such
+// section.
+func TestReportPageInvestigations(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newBareEnv(t, db)
+		e.enrolAll()
+		ctx := context.Background()
+		rep := freshReport(e)
+		inv := testInvestigation(e)
+		b := e.login(canopy.RoleAnalyst)
+
+		resp, body := b.get("/staff/reports/" + rep)
+		mustStatus(t, "report page", resp, body, http.StatusOK)
+		if !strings.Contains(body, `id="investigations-title"`) || !strings.Contains(body, "This report is in no investigation you can see") ||
+			!strings.Contains(body, `<option value="`+inv+`">`+invTitle+`</option>`) {
+			t.Fatalf("the section before the link:\n%s", body)
+		}
+		resp, body = b.post("/staff/reports/"+rep+"/investigation", url.Values{})
+		mustStatus(t, "no investigation chosen", resp, body, http.StatusUnprocessableEntity)
+		resp, body = b.post("/staff/reports/"+rep+"/investigation", url.Values{"investigation": {inv}})
+		redirectTo(t, "add", resp, body, "/staff/reports/"+rep, "investigation_linked")
+		resp, body = b.get("/staff/reports/" + rep + "?done=investigation_linked")
+		mustStatus(t, "report page after", resp, body, http.StatusOK)
+		if !strings.Contains(body, "The report is added to the investigation") ||
+			!strings.Contains(body, `<a href="/staff/investigations/`+inv+`">`+invTitle+`</a>`) || strings.Contains(body, `<option value="`+inv+`"`) {
+			t.Fatalf("the section after the link:\n%s", body)
+		}
+		if d, err := e.srv.evidence.Investigation(ctx, e.analyst(), inv); err != nil || len(d.Reports) != 1 || d.Reports[0].ReportID != rep {
+			t.Fatalf("the investigation's reports: %+v %v", d, err)
+		}
+
+		// Another jurisdiction's investigation: not offered, not reachable.
+		other, err := e.srv.evidence.Open(ctx, e.analyst(), "Operation Gull", "BE")
+		if err != nil {
+			t.Fatal(err)
+		}
+		liaison := e.loginAs(e.memberOf(canopy.RoleLiaison, "FR"))
+		resp, body = liaison.get("/staff/reports/" + rep)
+		mustStatus(t, "the liaison's report page", resp, body, http.StatusOK)
+		if strings.Contains(body, "Operation Gull") || !strings.Contains(body, invTitle) {
+			t.Fatalf("the liaison's section:\n%s", body)
+		}
+		resp, body = liaison.post("/staff/reports/"+rep+"/investigation", url.Values{"investigation": {other.ID}})
+		mustStatus(t, "another jurisdiction's", resp, body, http.StatusNotFound)
+		if strings.Contains(body, "Operation Gull") {
+			t.Fatal("the refusal names the investigation")
+		}
+
+		cw := e.login(canopy.RoleCaseworker)
+		resp, body = cw.get("/staff/reports/" + rep)
+		if strings.Contains(body, `id="investigations-title"`) || strings.Contains(body, invTitle) {
+			t.Fatalf("a caseworker sees the section: %d\n%s", resp.StatusCode, body)
+		}
+	})
 }

@@ -470,6 +470,10 @@ var routes = []route{
 	{method: "POST", pattern: "/staff/investigations/{id}/reports", perm: access.InvestigationManage, prep: func(e *env, _ *account, _ *browser) request {
 		return request{path: "/staff/investigations/" + testInvestigation(e) + "/reports", form: url.Values{"report": {freshReport(e)}}, report: invTitle}
 	}},
+	{method: "POST", pattern: "/staff/reports/{id}/investigation", perm: access.InvestigationManage, prep: func(e *env, _ *account, _ *browser) request {
+		rep := freshReport(e)
+		return request{path: "/staff/reports/" + rep + "/investigation", form: url.Values{"investigation": {testInvestigation(e)}}, report: invTitle}
+	}},
 	{method: "POST", pattern: "/staff/investigations/{id}/reports/remove", perm: access.InvestigationManage, prep: func(e *env, _ *account, _ *browser) request {
 		id, rep := linkedInvestigation(e)
 		return request{path: "/staff/investigations/" + id + "/reports/remove", form: url.Values{"report": {rep}}, report: invTitle}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/canopy-org/canopy"
 	"github.com/canopy-org/canopy/internal/access"
+	"github.com/canopy-org/canopy/internal/evidence"
 	"github.com/canopy-org/canopy/internal/store"
 	"github.com/canopy-org/canopy/internal/support"
 	"github.com/canopy-org/canopy/internal/triage"
@@ -35,6 +36,9 @@ type reportView struct {
 
 	Border   crossBorder
 	Takedown takedownPanel
+	// Investigations are those the report is in that the member may
+	// work on; OpenInvestigations, those it could be added to.
+	Investigations, OpenInvestigations []evidence.Summary
 
 	Can    actions
 	Assess assessForm
@@ -61,6 +65,7 @@ type actions struct {
 	Open, Claim, Assess, Review, Merge, Message bool
 	Route                                       bool // choose the jurisdiction, refer to a peer
 	Status                                      bool // answer the peer that referred the report here
+	Investigate                                 bool // see the investigations it is in, add it to one
 }
 
 type assessForm struct {
@@ -111,15 +116,16 @@ var reportTargets = map[string]string{
 
 // Notices after an action, by the "done" parameter of the redirect.
 var doneNotices = map[string]string{
-	"claimed":  "You have claimed this report.",
-	"assessed": "Your assessment is recorded. The reporter now sees the new status.",
-	"reviewed": "The decision is confirmed.",
-	"reopened": "The report is reopened and back in the queue.",
-	"merged":   "This report is merged into the other.",
-	"sent":     "Your message is sent. The reporter reads it with their receipt code.",
-	"routed":   "The jurisdiction you chose is recorded. It stands over what the node found.",
-	"referred": "The report is referred. It is delivered as soon as the peer can be reached; its status is under Referrals.",
-	"status":   "The status is sent to the peer that referred this report.",
+	"investigation_linked": "The report is added to the investigation. It is kept until the investigation's own retention ends.",
+	"claimed":              "You have claimed this report.",
+	"assessed":             "Your assessment is recorded. The reporter now sees the new status.",
+	"reviewed":             "The decision is confirmed.",
+	"reopened":             "The report is reopened and back in the queue.",
+	"merged":               "This report is merged into the other.",
+	"sent":                 "Your message is sent. The reporter reads it with their receipt code.",
+	"routed":               "The jurisdiction you chose is recorded. It stands over what the node found.",
+	"referred":             "The report is referred. It is delivered as soon as the peer can be reached; its status is under Referrals.",
+	"status":               "The status is sent to the peer that referred this report.",
 }
 
 func (s *server) report(w http.ResponseWriter, r *http.Request, m *member) {
@@ -175,6 +181,12 @@ func (s *server) reportPage(w http.ResponseWriter, r *http.Request, m *member) (
 		return nil, nil, false
 	}
 	v.Cases = s.linkedCases(r.Context(), m.account, id)
+	if v.Can.Investigate = access.Can(role, access.InvestigationManage); v.Can.Investigate {
+		if err := s.loadReportInvestigations(r.Context(), v, m.account); err != nil {
+			s.internalError(w, r, err)
+			return nil, nil, false
+		}
+	}
 	s.loadTakedown(r.Context(), v, m.account)
 	refer := access.Can(role, access.ReportRefer)
 	v.Can.Route = refer && st.Stage != canopy.StageMerged
