@@ -12,6 +12,7 @@ package evidence
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -570,7 +571,7 @@ func (s *Service) export(ctx context.Context, by audit.Actor, actor, invID, node
 		if err != nil {
 			return fmt.Errorf("evidence: key of %s: %w", e.ID, err)
 		}
-		file := "evidence/" + e.ID + "-" + safeName(string(name))
+		file := "evidence/" + e.ID + "-" + cmp.Or(SafeName(string(name)), "file")
 		want := blob.Digest{Size: e.Size, SHA256: e.SHA256, MD5: e.MD5}
 		e := e
 		b.Files = append(b.Files, bundle.File{Name: file, SHA256: e.SHA256, MD5: e.MD5, PDQ: e.PDQ, Acquired: e.Acquired,
@@ -632,10 +633,12 @@ func (s *Service) export(ctx context.Context, by audit.Actor, actor, invID, node
 	return nil
 }
 
-// safeName keeps the letters, digits, dots, dashes and underscores of a
-// file name for its place in a bundle; the name as given is in the
-// custody and the manifest's records of the node, not needed here.
-func safeName(name string) string {
+// SafeName keeps the letters, digits, dots, dashes and underscores of a
+// file name, each other character turned into "_", no leading dot, and
+// the last 100 bytes (so the extension stays): a name safe in a bundle's
+// file list and in a Content-Disposition header alike. It is "" when
+// nothing is left; the name as given stays sealed with the item.
+func SafeName(name string) string {
 	out := strings.Map(func(r rune) rune {
 		switch {
 		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
@@ -643,9 +646,5 @@ func safeName(name string) string {
 		}
 		return '_'
 	}, name)
-	out = strings.TrimLeft(out, ".")
-	if out == "" {
-		out = "file"
-	}
-	return out[:min(len(out), 100)]
+	return strings.TrimLeft(out[max(0, len(out)-100):], ".")
 }

@@ -1,6 +1,7 @@
 package workspace
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -1174,24 +1175,10 @@ func (s *server) itemHide(w http.ResponseWriter, r *http.Request, m *member) {
 	http.Redirect(w, r, "/staff/evidence/"+id+"?done=hidden", http.StatusSeeOther)
 }
 
-// attachmentName is a file name safe in a Content-Disposition header:
-// letters, digits, dots, dashes and underscores of the name as acquired.
+// attachmentName is a file name safe in a Content-Disposition header,
+// from the name as acquired.
 func attachmentName(name, id string) string {
-	out := strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
-			return r
-		}
-		return '_'
-	}, name)
-	out = strings.TrimLeft(out, ".")
-	if len(out) > 100 {
-		out = out[len(out)-100:]
-	}
-	if out == "" {
-		out = "evidence-" + id
-	}
-	return out
+	return cmp.Or(evidence.SafeName(name), "evidence-"+id)
 }
 
 // itemFile streams the original file as an attachment. The service
