@@ -295,7 +295,8 @@ func (m *Main) open(ctx context.Context) error {
 		return err
 	}
 	m.blobs = blobs
-	m.Evidence = &evidence.Service{DB: db, Keys: keys, Audit: m.Audit, Blobs: blobs, Now: m.Now, RevealFor: m.RevealFor}
+	m.Evidence = &evidence.Service{DB: db, Keys: keys, Audit: m.Audit, Blobs: blobs, Now: m.Now, RevealFor: m.RevealFor,
+		Log: m.Logger}
 	m.Retention = &retention.Service{DB: db, Audit: m.Audit, Now: m.Now, Cases: m.Support, Evidence: m.Evidence}
 	m.Intake.Notify = m.Network.WakeRouter
 	// A peer sends a few deliveries a second at most (each up to 500

@@ -18,7 +18,7 @@ const retentionUsage = `usage:
 
 KIND is one of:
   report_not_illegal  reports decided with no further action, from their decision
-                      (a report linked to an investigation or to a held case is kept)
+                      (kept while an investigation it is in is kept, or a held case)
   support_case        support cases, from their closing, unless a legal hold stands
   evidence            the files and words of closed investigations, from their
                       closing, unless a legal hold stands

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -44,6 +45,9 @@ type Service struct {
 	// RevealFor is how long a reveal of an image lasts; DefaultRevealFor
 	// when zero.
 	RevealFor time.Duration
+	// Log takes what goes wrong after a change is done and recorded
+	// (a destroyed file's bytes that could not be deleted); nil for none.
+	Log *slog.Logger
 
 	reveals reveals
 }
@@ -253,7 +257,7 @@ func (s *Service) Acquire(ctx context.Context, who *canopy.Account, invID, name 
 	head := make([]byte, 512)
 	n, err := io.ReadFull(r, head)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("evidence: read %s: %w", name, err)
+		return nil, fmt.Errorf("evidence: read the file of %s: %w", id, err)
 	}
 	head = head[:n]
 	mt := mediaType(head)
@@ -280,8 +284,15 @@ func (s *Service) Acquire(ctx context.Context, who *canopy.Account, invID, name 
 	}
 	step := &store.SealedCustody{CustodyEntry: canopy.CustodyEntry{ItemID: id, Action: canopy.CustodyAcquired, At: now, Actor: who.ID,
 		SHA256: d.SHA256}, SealedWhy: dk.Seal([]byte(why), whyContext(id, now))}
-	if err := s.DB.AddEvidence(ctx, item, step, event(dk, invID, now, who.ID, canopy.InvestigationAcquired, id, "")); err != nil {
-		s.Blobs.Delete(context.WithoutCancel(ctx), key)
+	// The file is stored: the commit goes on if the member leaves, or an
+	// item could be committed while its file is deleted below.
+	if err := s.DB.AddEvidence(context.WithoutCancel(ctx), item, step, event(dk, invID, now, who.ID, canopy.InvestigationAcquired, id, "")); err != nil {
+		// A refusal (the investigation closed meanwhile) committed
+		// nothing, so the file goes; after any other failure the commit
+		// may have happened, and SweepOrphans decides later.
+		if canopy.ErrorCode(err) != canopy.EINTERNAL {
+			s.Blobs.Delete(context.WithoutCancel(ctx), key)
+		}
 		return nil, err
 	}
 	if err := s.custodyAudit(ctx, who, &step.CustodyEntry, invID); err != nil {
@@ -293,8 +304,7 @@ func (s *Service) Acquire(ctx context.Context, who *canopy.Account, invID, name 
 // custodyAudit repeats a custody step in the audit log: the item, the
 // action and the hash, never the name or the reason.
 func (s *Service) custodyAudit(ctx context.Context, who *canopy.Account, c *canopy.CustodyEntry, invID string) error {
-	return s.audit(ctx, who, audit.ActionEvidenceCustody, audit.KindEvidence, c.ItemID, audit.OK,
-		map[string]string{"action": c.Action, "investigation": invID, "sha256": c.SHA256, "step": fmt.Sprint(c.N)})
+	return s.appendCustody(ctx, audit.Staff(who.ID), c, invID, audit.OK)
 }
 
 // item loads an item of an investigation the member may work on, with
@@ -309,6 +319,11 @@ func (s *Service) item(ctx context.Context, who *canopy.Account, itemID string) 
 		return nil, nil, err
 	}
 	inv, err := s.allow(ctx, who, e.InvestigationID)
+	if canopy.ErrorCode(err) == canopy.ENOTFOUND {
+		// The same answer as for an id that is no item: one outside
+		// the member's jurisdictions is not there for them.
+		return nil, nil, errItemNotFound
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -319,7 +334,10 @@ func (s *Service) item(ctx context.Context, who *canopy.Account, itemID string) 
 	return e, dk, nil
 }
 
-var errDestroyed = &canopy.Error{Code: canopy.ECONFLICT, Key: "error.evidence.destroyed"}
+var (
+	errDestroyed    = &canopy.Error{Code: canopy.ECONFLICT, Key: "error.evidence.destroyed"}
+	errItemNotFound = &canopy.Error{Code: canopy.ENOTFOUND, Key: "error.evidence.not_found"}
+)
 
 // ErrTampered is returned when a file no longer has the hashes it had
 // when it was acquired.
@@ -350,12 +368,10 @@ func (s *Service) access(ctx context.Context, who *canopy.Account, itemID, actio
 	if !e.Destroyed.IsZero() {
 		return errDestroyed
 	}
-	fileKey, err := dk.Open(e.DataKey, fileKeyContext(e.InvestigationID, e.ID))
+	fileKey, checkErr, err := s.compare(ctx, dk, e)
 	if err != nil {
-		return fmt.Errorf("evidence: key of %s: %w", e.ID, err)
+		return err
 	}
-	want := blob.Digest{Size: e.Size, SHA256: e.SHA256, MD5: e.MD5}
-	checkErr := blob.Verify(ctx, s.Blobs, e.BlobKey, fileKey, aad(e.InvestigationID, e.ID), want, io.Discard)
 	now := s.now()
 	sum := e.SHA256
 	if checkErr != nil {
@@ -375,6 +391,7 @@ func (s *Service) access(ctx context.Context, who *canopy.Account, itemID, actio
 	if w == io.Discard {
 		return nil
 	}
+	want := blob.Digest{Size: e.Size, SHA256: e.SHA256, MD5: e.MD5}
 	return blob.Verify(ctx, s.Blobs, e.BlobKey, fileKey, aad(e.InvestigationID, e.ID), want, w)
 }
 
@@ -411,10 +428,34 @@ func (s *Service) Destroy(ctx context.Context, who *canopy.Account, itemID, why 
 	if err != nil {
 		return err
 	}
-	if err := s.Blobs.Delete(context.WithoutCancel(ctx), e.BlobKey); err != nil && !errors.Is(err, blob.ErrNotFound) {
-		return fmt.Errorf("evidence: delete the bytes of %s: %w", e.ID, err)
+	if err := s.custodyAudit(ctx, who, &step.CustodyEntry, e.InvestigationID); err != nil {
+		return err
 	}
-	return s.custodyAudit(ctx, who, &step.CustodyEntry, e.InvestigationID)
+	s.forget(ctx, e.BlobKey)
+	return nil
+}
+
+// forget deletes a destroyed file's bytes and checkpoints SQLite's log,
+// where the file's key, forgotten in the database, may linger. Neither is
+// needed to keep the destruction (the key is gone), so failures are
+// logged by key, not returned: SweepOrphans deletes what is left.
+func (s *Service) forget(ctx context.Context, keys ...string) {
+	ctx = context.WithoutCancel(ctx)
+	for _, key := range keys {
+		if err := s.Blobs.Delete(ctx, key); err != nil && !errors.Is(err, blob.ErrNotFound) {
+			s.logger().Error("evidence: delete a destroyed file's bytes; the sweep will", "blob", key, "err", err)
+		}
+	}
+	if err := s.DB.Checkpoint(ctx); err != nil {
+		s.logger().Error("evidence: checkpoint after a destruction", "err", err)
+	}
+}
+
+func (s *Service) logger() *slog.Logger {
+	if s.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Log
 }
 
 // Items returns an investigation's items with their names and custody
@@ -474,81 +515,107 @@ func (s *Service) items(ctx context.Context, invID string, dk *seal.DataKey) ([]
 // Export writes an investigation's evidence still held into a bundle at
 // dir (docs/evidence.md), signed with the node's key: each file as
 // checked against its acquisition hashes, the manifest, and every item's
-// chain of custody with its reasons. Each exported item then gets an
-// "exported" step. The member must be able to work on the investigation.
+// chain of custody with its reasons, including the "exported" step this
+// export records before it writes a byte. The member must be able to
+// work on the investigation.
 func (s *Service) Export(ctx context.Context, who *canopy.Account, invID, dir, node string, signer bundle.Signer) error {
-	if _, err := s.allow(ctx, who, invID); err != nil {
-		return err
-	}
-	return s.export(ctx, audit.Staff(who.ID), who.ID, invID, node, func(b bundle.Bundle) error { return bundle.Write(dir, b, signer) })
-}
-
-// ExportZip writes the bundle Export makes as a ZIP archive to w, every
-// entry in a folder named after the investigation (bundle.WriteZip), for
-// a member to download. Every file is checked against its acquisition
-// hashes before the first byte goes to w, and again as it is written, so
-// an archive of a file altered at rest is never begun. Each file then
-// gets an "exported" step.
-func (s *Service) ExportZip(ctx context.Context, who *canopy.Account, invID string, w io.Writer, node string, signer bundle.Signer) error {
 	inv, err := s.allow(ctx, who, invID)
 	if err != nil {
 		return err
 	}
-	dk, err := s.dataKey(inv)
-	if err != nil {
-		return err
-	}
-	sealed, err := s.DB.InvestigationEvidence(ctx, invID)
-	if err != nil {
-		return err
-	}
-	var live []store.SealedEvidence
-	for _, e := range sealed {
-		if e.Destroyed.IsZero() {
-			live = append(live, e)
-		}
-	}
-	if err := s.check(ctx, dk, live); err != nil {
-		return err
-	}
-	return s.export(ctx, audit.Staff(who.ID), who.ID, invID, node, func(b bundle.Bundle) error {
-		return bundle.WriteZip(w, ZipFolder(invID), b, signer)
-	})
+	return s.export(ctx, audit.Staff(who.ID), who.ID, inv, node, false, func(b bundle.Bundle) error { return bundle.Write(dir, b, signer) })
 }
-
-// check reads each item's file whole and compares it with its
-// acquisition hashes; the first that differs gives ErrTampered, naming it.
-func (s *Service) check(ctx context.Context, dk *seal.DataKey, items []store.SealedEvidence) error {
-	for _, e := range items {
-		fileKey, err := dk.Open(e.DataKey, fileKeyContext(e.InvestigationID, e.ID))
-		if err != nil {
-			return fmt.Errorf("evidence: key of %s: %w", e.ID, err)
-		}
-		want := blob.Digest{Size: e.Size, SHA256: e.SHA256, MD5: e.MD5}
-		if err := blob.Verify(ctx, s.Blobs, e.BlobKey, fileKey, aad(e.InvestigationID, e.ID), want, io.Discard); err != nil {
-			return fmt.Errorf("%w: item %s: %v", ErrTampered, e.ID, err)
-		}
-	}
-	return nil
-}
-
-// ZipFolder is the folder of an investigation's bundle in its archive.
-func ZipFolder(invID string) string { return "canopy-evidence-" + invID }
 
 // ExportAsNode is Export for an operator at the node's own console
 // (`canopy evidence export`), who holds its keys already: the custody
 // and the audit log name the node.
 func (s *Service) ExportAsNode(ctx context.Context, invID, dir, node string, signer bundle.Signer) error {
-	return s.export(ctx, audit.System, "system", invID, node, func(b bundle.Bundle) error { return bundle.Write(dir, b, signer) })
-}
-
-// export builds an investigation's bundle, has write write it, and then
-// records the export in every item's custody and on the timeline.
-func (s *Service) export(ctx context.Context, by audit.Actor, actor, invID, node string, write func(bundle.Bundle) error) error {
 	inv, err := s.DB.Investigation(ctx, invID)
 	if err != nil {
 		return err
 	}
+	return s.export(ctx, audit.System, "system", inv, node, false, func(b bundle.Bundle) error { return bundle.Write(dir, b, signer) })
+}
+
+// ExportZip writes the bundle Export makes as a ZIP archive to w, every
+// entry in a folder named after the investigation (bundle.WriteZip), for
+// a member to download. Every file is checked against its acquisition
+// hashes before the first byte goes to w (a file that fails is recorded
+// as a mismatch and nothing is sent), and again as it is written.
+func (s *Service) ExportZip(ctx context.Context, who *canopy.Account, invID string, w io.Writer, node string, signer bundle.Signer) error {
+	inv, err := s.allow(ctx, who, invID)
+	if err != nil {
+		return err
+	}
+	return s.export(ctx, audit.Staff(who.ID), who.ID, inv, node, true, func(b bundle.Bundle) error {
+		return bundle.WriteZip(w, ZipFolder(invID), b, signer)
+	})
+}
+
+// ZipFolder is the folder of an investigation's bundle in its archive.
+func ZipFolder(invID string) string { return "canopy-evidence-" + invID }
+
+// compare reads an item's file whole and compares it with its
+// acquisition hashes. It returns the file's key, and in differs why the
+// file is not what was acquired (nil when it is); err is for everything
+// else.
+func (s *Service) compare(ctx context.Context, dk *seal.DataKey, e *store.SealedEvidence) (fileKey []byte, differs, err error) {
+	fileKey, err = dk.Open(e.DataKey, fileKeyContext(e.InvestigationID, e.ID))
+	if err != nil {
+		return nil, nil, fmt.Errorf("evidence: key of %s: %w", e.ID, err)
+	}
+	want := blob.Digest{Size: e.Size, SHA256: e.SHA256, MD5: e.MD5}
+	return fileKey, blob.Verify(ctx, s.Blobs, e.BlobKey, fileKey, aad(e.InvestigationID, e.ID), want, io.Discard), nil
+}
+
+// check compares each item's file with its acquisition hashes before it
+// leaves the node (a handover, a download). The first that differs is
+// recorded in its custody as a "verified" step with the hash "mismatch",
+// audited, and gives ErrTampered naming it.
+func (s *Service) check(ctx context.Context, by audit.Actor, actor string, dk *seal.DataKey, items []store.SealedEvidence, why string) error {
+	for i := range items {
+		e := &items[i]
+		_, differs, err := s.compare(ctx, dk, e)
+		if err != nil {
+			return err
+		}
+		if differs == nil {
+			continue
+		}
+		now := s.now()
+		step := &store.SealedCustody{CustodyEntry: canopy.CustodyEntry{ItemID: e.ID, Action: canopy.CustodyVerified, At: now, Actor: actor,
+			SHA256: "mismatch"}, SealedWhy: dk.Seal([]byte(why), whyContext(e.ID, now))}
+		if err := s.DB.Update(context.WithoutCancel(ctx), func(tx *store.Tx) error { return tx.AddCustody(step) }); err != nil {
+			return err
+		}
+		if err := s.appendCustody(ctx, by, &step.CustodyEntry, e.InvestigationID, audit.Failed); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: item %s: %v", ErrTampered, e.ID, differs)
+	}
+	return nil
+}
+
+// appendCustody repeats a custody step in the audit log, by its actor.
+func (s *Service) appendCustody(ctx context.Context, by audit.Actor, c *canopy.CustodyEntry, invID string, outcome audit.Outcome) error {
+	_, err := s.Audit.Append(context.WithoutCancel(ctx), audit.Entry{Actor: by, Action: audit.ActionEvidenceCustody,
+		Kind: audit.KindEvidence, ID: c.ItemID, Outcome: outcome,
+		Details: map[string]string{"action": c.Action, "investigation": invID, "sha256": c.SHA256, "step": strconv.Itoa(c.N)}})
+	if err != nil {
+		return fmt.Errorf("evidence: audit a custody step: %w", err)
+	}
+	return nil
+}
+
+// export records an export of an investigation's evidence still held
+// (an "exported" step for each file and a line on the timeline, in one
+// transaction, then their audit entries) before write writes the bundle,
+// so no byte leaves the node unrecorded. With precheck every file is
+// first compared with its hashes. A write that fails is audited as an
+// export cut short.
+func (s *Service) export(ctx context.Context, by audit.Actor, actor string, inv *store.SealedInvestigation, node string, precheck bool,
+	write func(bundle.Bundle) error) error {
+	invID := inv.ID
 	dk, err := s.dataKey(inv)
 	if err != nil {
 		return err
@@ -557,12 +624,43 @@ func (s *Service) export(ctx context.Context, by audit.Actor, actor, invID, node
 	if err != nil {
 		return err
 	}
-	b := bundle.Bundle{Case: invID, Node: node, Created: s.now()}
 	var exported []store.SealedEvidence
 	for _, e := range sealed {
-		if !e.Destroyed.IsZero() {
-			continue // nothing left to send; its hashes and custody stay at the node
+		if e.Destroyed.IsZero() { // nothing is left of the others to send; their hashes and custody stay
+			exported = append(exported, e)
 		}
+	}
+	if precheck {
+		if err := s.check(ctx, by, actor, dk, exported, "check before a download of the bundle"); err != nil {
+			return err
+		}
+	}
+	now := s.now()
+	ids := make([]string, len(exported))
+	steps := make([]*store.SealedCustody, len(exported))
+	for i, e := range exported {
+		ids[i] = e.ID
+		steps[i] = &store.SealedCustody{CustodyEntry: canopy.CustodyEntry{ItemID: e.ID, Action: canopy.CustodyExported, At: now,
+			Actor: actor, SHA256: e.SHA256}, SealedWhy: dk.Seal([]byte("evidence bundle"), whyContext(e.ID, now))}
+	}
+	if err := s.DB.Update(ctx, func(tx *store.Tx) error {
+		for _, step := range steps {
+			if err := tx.AddCustody(step); err != nil {
+				return err
+			}
+		}
+		return tx.AddInvestigationEvent(invID, event(dk, invID, now, actor, canopy.InvestigationExported, strings.Join(ids, " "), ""))
+	}); err != nil {
+		return err
+	}
+	for _, step := range steps {
+		if err := s.appendCustody(ctx, by, &step.CustodyEntry, invID, audit.OK); err != nil {
+			return err
+		}
+	}
+
+	b := bundle.Bundle{Case: invID, Node: node, Created: now}
+	for _, e := range exported {
 		name, err := dk.Open(e.Name, nameContext(invID, e.ID))
 		if err != nil {
 			return fmt.Errorf("evidence: name of %s: %w", e.ID, err)
@@ -573,7 +671,6 @@ func (s *Service) export(ctx context.Context, by audit.Actor, actor, invID, node
 		}
 		file := "evidence/" + e.ID + "-" + cmp.Or(SafeName(string(name)), "file")
 		want := blob.Digest{Size: e.Size, SHA256: e.SHA256, MD5: e.MD5}
-		e := e
 		b.Files = append(b.Files, bundle.File{Name: file, SHA256: e.SHA256, MD5: e.MD5, PDQ: e.PDQ, Acquired: e.Acquired,
 			AcquiredBy: e.AcquiredBy, Open: func() (io.ReadCloser, error) {
 				pr, pw := io.Pipe()
@@ -597,38 +694,14 @@ func (s *Service) export(ctx context.Context, by audit.Actor, actor, invID, node
 			}
 			b.Custody = append(b.Custody, bundle.CustodyEntry{At: c.At, Actor: c.Actor, Action: c.Action, Item: file, Why: why, SHA256: c.SHA256})
 		}
-		exported = append(exported, e)
 	}
 	if err := write(b); err != nil {
-		return err
-	}
-	now := s.now()
-	ids := make([]string, len(exported))
-	for i, e := range exported {
-		ids[i] = e.ID
-	}
-	// The export's line on the timeline and every item's custody step
-	// are one transaction.
-	steps := make([]*store.SealedCustody, len(exported))
-	if err := s.DB.Update(ctx, func(tx *store.Tx) error {
-		for i, e := range exported {
-			steps[i] = &store.SealedCustody{CustodyEntry: canopy.CustodyEntry{ItemID: e.ID, Action: canopy.CustodyExported, At: now,
-				Actor: actor, SHA256: e.SHA256}, SealedWhy: dk.Seal([]byte("evidence bundle"), whyContext(e.ID, now))}
-			if err := tx.AddCustody(steps[i]); err != nil {
-				return err
-			}
+		if _, aerr := s.Audit.Append(context.WithoutCancel(ctx), audit.Entry{Actor: by, Action: audit.ActionEvidenceCustody,
+			Kind: audit.KindInvestigation, ID: invID, Outcome: audit.Failed,
+			Details: map[string]string{"action": canopy.CustodyExported, "result": "cut_short"}}); aerr != nil {
+			return errors.Join(err, aerr)
 		}
-		return tx.AddInvestigationEvent(invID, event(dk, invID, now, actor, canopy.InvestigationExported, strings.Join(ids, " "), ""))
-	}); err != nil {
-		return err
-	}
-	for i, e := range exported {
-		if _, err := s.Audit.Append(context.WithoutCancel(ctx), audit.Entry{Actor: by, Action: audit.ActionEvidenceCustody,
-			Kind: audit.KindEvidence, ID: e.ID, Outcome: audit.OK,
-			Details: map[string]string{"action": canopy.CustodyExported, "investigation": invID, "sha256": e.SHA256,
-				"step": strconv.Itoa(steps[i].N)}}); err != nil {
-			return fmt.Errorf("evidence: audit the export: %w", err)
-		}
+		return fmt.Errorf("evidence: write the bundle of %s: %w", invID, err)
 	}
 	return nil
 }

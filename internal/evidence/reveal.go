@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/canopy-org/canopy"
+	"github.com/canopy-org/canopy/internal/access"
 	"github.com/canopy-org/canopy/internal/preview"
 	"github.com/canopy-org/canopy/internal/store"
 )
@@ -44,7 +45,7 @@ func (r *reveals) get(key string, now time.Time) time.Time {
 	return until
 }
 
-func (r *reveals) set(key string, until time.Time) {
+func (r *reveals) set(key string, now, until time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.until == nil {
@@ -52,7 +53,7 @@ func (r *reveals) set(key string, until time.Time) {
 	}
 	// Forget the ones that ended, so the map holds only what is shown.
 	for k, u := range r.until {
-		if !u.After(until.Add(-24 * time.Hour)) {
+		if !u.After(now) {
 			delete(r.until, k)
 		}
 	}
@@ -109,13 +110,13 @@ func (s *Service) Reveal(ctx context.Context, who *canopy.Account, itemID, why s
 	if err := s.custodyAudit(ctx, who, &step.CustodyEntry, e.InvestigationID); err != nil {
 		return time.Time{}, err
 	}
-	s.reveals.set(who.ID+" "+e.ID, until)
+	s.reveals.set(who.ID+" "+e.ID, now, until)
 	return until, nil
 }
 
 // Hide ends the member's reveal of an item at once.
 func (s *Service) Hide(who *canopy.Account, itemID string) {
-	s.reveals.set(who.ID+" "+itemID, time.Time{})
+	s.reveals.set(who.ID+" "+itemID, s.Now(), time.Time{})
 }
 
 // RevealedUntil returns when the member's reveal of an item ends, or zero
@@ -161,4 +162,39 @@ func (s *Service) Preview(ctx context.Context, who *canopy.Account, itemID strin
 		return time.Time{}, fmt.Errorf("evidence: write the preview of %s: %w", e.ID, err)
 	}
 	return until, nil
+}
+
+// Size is how many bytes checking an item reads (with itemID), or all of
+// an investigation's files still held (with invID), so that a page can
+// give a long check the time it needs. It is 0 for what the member may
+// not see; refusals are the business of the call that follows, which
+// audits them.
+func (s *Service) Size(ctx context.Context, who *canopy.Account, invID, itemID string) int64 {
+	if !access.Can(who.Role, access.InvestigationManage) {
+		return 0
+	}
+	var items []store.SealedEvidence
+	if itemID != "" {
+		e, err := s.DB.Evidence(ctx, itemID)
+		if err != nil {
+			return 0
+		}
+		invID, items = e.InvestigationID, []store.SealedEvidence{*e}
+	} else {
+		var err error
+		if items, err = s.DB.InvestigationEvidence(ctx, invID); err != nil {
+			return 0
+		}
+	}
+	inv, err := s.DB.Investigation(ctx, invID)
+	if err != nil || !access.InJurisdiction(who, inv.Jurisdiction) {
+		return 0
+	}
+	var n int64
+	for _, e := range items {
+		if e.Destroyed.IsZero() {
+			n += e.Size
+		}
+	}
+	return n
 }

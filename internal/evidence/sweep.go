@@ -21,7 +21,9 @@ const SweepGrace = 24 * time.Hour
 // node stops between committing a destruction or a purge and deleting the
 // bytes, or during an acquisition before its item is committed. Their
 // keys are gone, so nobody can read them; this only gives the space back.
-// A file with no item is deleted only once older than grace.
+// A file with no item is deleted only once older than grace, and only
+// in an investigation the database knows: pointed at the wrong database,
+// the sweep deletes nothing.
 func (s *Service) SweepOrphans(ctx context.Context, grace time.Duration) (int, error) {
 	now := s.Now()
 	n := 0
@@ -35,6 +37,13 @@ func (s *Service) SweepOrphans(ctx context.Context, grace time.Duration) (int, e
 		case canopy.ErrorCode(err) == canopy.ENOTFOUND:
 			if now.Sub(b.Modified) < grace {
 				return nil
+			}
+			// Only within an investigation this database knows: a node
+			// started on the wrong database must not empty its store.
+			if _, err := s.DB.Investigation(ctx, parts[1]); canopy.ErrorCode(err) == canopy.ENOTFOUND {
+				return nil
+			} else if err != nil {
+				return err
 			}
 		case err != nil:
 			return err

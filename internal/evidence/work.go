@@ -12,7 +12,6 @@ import (
 	"github.com/canopy-org/canopy"
 	"github.com/canopy-org/canopy/internal/access"
 	"github.com/canopy-org/canopy/internal/audit"
-	"github.com/canopy-org/canopy/internal/blob"
 	"github.com/canopy-org/canopy/internal/seal"
 	"github.com/canopy-org/canopy/internal/store"
 )
@@ -470,6 +469,7 @@ func (s *Service) Transfer(ctx context.Context, who *canopy.Account, id string, 
 	if err != nil {
 		return err
 	}
+	itemIDs = slices.Compact(slices.Sorted(slices.Values(itemIDs))) // a form may name an item twice
 	var items []store.SealedEvidence
 	for _, e := range sealed {
 		if e.Destroyed.IsZero() && (len(itemIDs) == 0 || slices.Contains(itemIDs, e.ID)) {
@@ -483,7 +483,7 @@ func (s *Service) Transfer(ctx context.Context, who *canopy.Account, id string, 
 	if err != nil {
 		return err
 	}
-	if err := s.check(ctx, dk, items); err != nil {
+	if err := s.check(ctx, audit.Staff(who.ID), who.ID, dk, items, "check before a handover"); err != nil {
 		return err
 	}
 	ids := make([]string, len(items))
@@ -569,11 +569,8 @@ func (s *Service) PurgeClosed(ctx context.Context, cutoff time.Time, limit int) 
 			return done, err
 		}
 		done = append(done, id)
-		for _, key := range blobs {
-			if err := s.Blobs.Delete(context.WithoutCancel(ctx), key); err != nil && !errors.Is(err, blob.ErrNotFound) {
-				return done, fmt.Errorf("evidence: delete the bytes of %s: %w", key, err)
-			}
-		}
+		// Recorded first: the destruction happened with the commit,
+		// whatever becomes of the bytes.
 		for _, step := range steps {
 			if _, err := s.Audit.Append(context.WithoutCancel(ctx), audit.Entry{Actor: audit.System, Action: audit.ActionEvidenceCustody,
 				Kind: audit.KindEvidence, ID: step.ItemID, Outcome: audit.OK, Details: map[string]string{"action": canopy.CustodyDestroyed,
@@ -581,6 +578,7 @@ func (s *Service) PurgeClosed(ctx context.Context, cutoff time.Time, limit int) 
 				return done, fmt.Errorf("evidence: audit the purge of %s: %w", id, err)
 			}
 		}
+		s.forget(ctx, blobs...)
 	}
 	return done, nil
 }

@@ -406,7 +406,10 @@ func TestInvestigationPermissions(t *testing.T) {
 				if canopy.ErrorCode(err) != c.code {
 					t.Errorf("%s by %s: %v, want %s", a.name, c.who.ID, err, c.code)
 				}
-				if c.code == canopy.ENOTFOUND && canopy.AsError(err).Key != "error.investigation.not_found" {
+				// An item outside the member's jurisdictions is not found
+				// as an item that does not exist is.
+				if key := canopy.AsError(err).Key; c.code == canopy.ENOTFOUND && key != "error.investigation.not_found" &&
+					key != "error.evidence.not_found" {
 					t.Errorf("%s by %s: %v", a.name, c.who.ID, err)
 				}
 				after := w.entries(t)
@@ -764,7 +767,8 @@ func TestTransfer(t *testing.T) {
 			}
 		}
 
-		// One file changed at rest: nothing is recorded.
+		// One file changed at rest: no handover is recorded, only the
+		// mismatch found, in that file's custody and the audit log.
 		w.tamper(t, items[3].ID)
 		lines, es := len(w.timeline(t, id)), len(w.entries(t))
 		chains := map[string]int{}
@@ -779,14 +783,28 @@ func TestTransfer(t *testing.T) {
 			t.Error("a refused transfer is on the timeline")
 		}
 		for _, it := range items {
-			if n := len(w.custody(t, id, it.ID)); n != chains[it.ID] {
-				t.Errorf("%s: custody grew from %d to %d steps", it.ID, chains[it.ID], n)
+			chain := w.custody(t, id, it.ID)
+			want := chains[it.ID]
+			if it.ID == items[3].ID {
+				want++
+				if last := chain[len(chain)-1]; last.Action != canopy.CustodyVerified || last.SHA256 != "mismatch" ||
+					last.Why != "check before a handover" {
+					t.Errorf("the changed file's last step: %+v", last)
+				}
+			}
+			if len(chain) != want {
+				t.Errorf("%s: custody went from %d to %d steps, want %d", it.ID, chains[it.ID], len(chain), want)
 			}
 		}
+		var refused []audit.Entry
 		for _, e := range w.entries(t)[es:] {
 			if e.Action == audit.ActionEvidenceCustody || e.Action == audit.ActionInvestigationChange {
-				t.Errorf("a refused transfer audited as %+v", e)
+				refused = append(refused, e)
 			}
+		}
+		if len(refused) != 1 || refused[0].ID != items[3].ID || refused[0].Outcome != audit.Failed ||
+			refused[0].Details["action"] != canopy.CustodyVerified || refused[0].Details["sha256"] != "mismatch" {
+			t.Errorf("a refused transfer audited as %+v", refused)
 		}
 		// The items not changed still go.
 		if err := w.svc.Transfer(ctx, frLiaison, id, []string{items[0].ID}, "Europol", "again"); err != nil {

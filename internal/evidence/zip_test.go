@@ -81,7 +81,8 @@ func TestExportZip(t *testing.T) {
 		}
 		steps := len(items[0].Custody)
 
-		// Altered at rest: refused before a byte, and no export recorded.
+		// Altered at rest: refused before a byte, no export recorded,
+		// and the mismatch in the custody.
 		var blobPath string
 		filepath.WalkDir(e.dir, func(path string, d os.DirEntry, err error) error {
 			if err == nil && !d.IsDir() && strings.Contains(path, item.ID) {
@@ -102,8 +103,11 @@ func TestExportZip(t *testing.T) {
 			t.Fatalf("an altered file: %v, %d bytes written", err, buf.Len())
 		}
 		items, err = e.svc.Items(ctx, liaison, inv.ID)
-		if err != nil || len(items[0].Custody) != steps {
+		if err != nil || len(items[0].Custody) != steps+1 {
 			t.Fatalf("custody after the refusal: %+v %v", items, err)
+		}
+		if last := items[0].Custody[steps]; last.Action != canopy.CustodyVerified || last.SHA256 != "mismatch" {
+			t.Errorf("the refusal's step: %+v", last)
 		}
 	})
 }

@@ -134,6 +134,9 @@ type SealedInvestigationEvent struct {
 // AddInvestigationEvent appends an event to an investigation's timeline
 // as part of tx, numbering it after the last.
 func (t *Tx) AddInvestigationEvent(investigationID string, e *SealedInvestigationEvent) error {
+	if err := t.lock("investigations", investigationID); err != nil {
+		return err
+	}
 	if err := t.queryRow(`SELECT COALESCE(MAX(n), 0) + 1 FROM investigation_events WHERE investigation_id = $1`, investigationID).
 		Scan(&e.N); err != nil {
 		return fmt.Errorf("store: next event of investigation %s: %w", investigationID, err)
@@ -178,6 +181,9 @@ type SealedTask struct {
 // AddInvestigationTask adds a task as part of tx, numbering it after the
 // last.
 func (t *Tx) AddInvestigationTask(investigationID string, task *SealedTask) error {
+	if err := t.lock("investigations", investigationID); err != nil {
+		return err
+	}
 	if err := t.queryRow(`SELECT COALESCE(MAX(n), 0) + 1 FROM investigation_tasks WHERE investigation_id = $1`, investigationID).
 		Scan(&task.N); err != nil {
 		return fmt.Errorf("store: next task of investigation %s: %w", investigationID, err)
@@ -438,10 +444,27 @@ func (t *Tx) PurgeInvestigation(id string, when time.Time) error {
 
 // AddEvidence stores an evidence item and the first step of its chain of
 // custody, its acquisition, with its line on the investigation's
-// timeline, in one transaction: an item never exists without its custody.
+// timeline, in one transaction: an item never exists without its custody,
+// and joins only an investigation that is open when it commits.
 func (db *DB) AddEvidence(ctx context.Context, e *SealedEvidence, acquired *SealedCustody, event *SealedInvestigationEvent) error {
 	return db.Update(ctx, func(tx *Tx) error {
-		_, err := db.exec(tx.tx, `INSERT INTO evidence (id, investigation_id, name, media_type, size, sha256, md5, pdq, blob_key, data_key,
+		// Under the investigation's lock: a closing or a purge that
+		// came while the file streamed in wins.
+		var (
+			status string
+			purged int64
+		)
+		err := tx.queryRow(`SELECT status, purged_at FROM investigations WHERE id = $1`+tx.forUpdate(), e.InvestigationID).Scan(&status, &purged)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errInvestigationNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("store: add evidence %s: %w", e.ID, err)
+		}
+		if status != canopy.InvestigationOpen || purged != 0 {
+			return &canopy.Error{Code: canopy.ECONFLICT, Key: "error.investigation.closed"}
+		}
+		_, err = db.exec(tx.tx, `INSERT INTO evidence (id, investigation_id, name, media_type, size, sha256, md5, pdq, blob_key, data_key,
 			acquired_at, acquired_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 			e.ID, e.InvestigationID, e.Name, e.MediaType, e.Size, e.SHA256, e.MD5, e.PDQ, e.BlobKey, e.DataKey, micros(e.Acquired), e.AcquiredBy)
 		if isForeignKeyViolation(err) {
@@ -513,6 +536,9 @@ func scanEvidenceRows(rows *sql.Rows, err error) ([]SealedEvidence, error) {
 // AddCustody appends a step to an item's chain of custody as part of tx,
 // numbering it after the last.
 func (t *Tx) AddCustody(c *SealedCustody) error {
+	if err := t.lock("evidence", c.ItemID); err != nil {
+		return err
+	}
 	if err := t.queryRow(`SELECT COALESCE(MAX(n), 0) + 1 FROM custody WHERE item_id = $1`, c.ItemID).Scan(&c.N); err != nil {
 		return fmt.Errorf("store: next custody step of %s: %w", c.ItemID, err)
 	}
@@ -560,4 +586,30 @@ func (t *Tx) DestroyEvidence(id string, at time.Time, step *SealedCustody) error
 		return &canopy.Error{Code: canopy.ECONFLICT, Key: "error.evidence.destroyed"}
 	}
 	return t.AddCustody(step)
+}
+
+// forUpdate is the clause that locks the rows a query reads until the
+// transaction ends: on PostgreSQL, whose committers run side by side;
+// SQLite has one writer, so nothing there.
+func (t *Tx) forUpdate() string {
+	if t.db.dialect == Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// lock takes the row lock of the record id of table for the rest of tx,
+// so that numbering its steps (MAX(n) + 1) cannot race another
+// transaction on PostgreSQL. A missing row is no error here: the insert
+// that follows meets its foreign key.
+func (t *Tx) lock(table, id string) error {
+	if t.db.dialect != Postgres {
+		return nil
+	}
+	var got string
+	err := t.queryRow(`SELECT id FROM `+table+` WHERE id = $1 FOR UPDATE`, id).Scan(&got)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("store: lock %s %s: %w", table, id, err)
+	}
+	return nil
 }

@@ -111,8 +111,23 @@ func (db *DB) Checkpoint(ctx context.Context) error {
 	if db.dialect != SQLite {
 		return nil
 	}
-	if _, err := db.write.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
-		return fmt.Errorf("store: checkpoint: %w", err)
+	// A reader's snapshot can hold the log back: SQLite answers busy
+	// then, with no error. Try again a few times, then say so.
+	for try := 0; ; try++ {
+		var busy, pages, moved int
+		if err := db.write.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &pages, &moved); err != nil {
+			return fmt.Errorf("store: checkpoint: %w", err)
+		}
+		if busy == 0 {
+			return nil
+		}
+		if try == 20 {
+			return fmt.Errorf("store: checkpoint: readers kept the log busy; %d of %d pages folded in", moved, pages)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("store: checkpoint: %w", ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
-	return nil
 }

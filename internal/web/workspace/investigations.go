@@ -106,7 +106,7 @@ var investigationMessages = map[string]string{
 // parameter of the redirect.
 var investigationNotices = map[string]string{
 	"opened":      "The investigation is open. Link its reports, add evidence and tasks below.",
-	"linked":      "The report is linked. Retention keeps it as long as it is linked to an investigation.",
+	"linked":      "The report is linked. Retention keeps it as long as it is in an investigation that is kept.",
 	"unlinked":    "The report is no longer linked to this investigation.",
 	"task":        "The task is added.",
 	"task_done":   "The task is marked done.",
@@ -760,13 +760,7 @@ func (s *server) invLift(w http.ResponseWriter, r *http.Request, m *member) {
 func (s *server) invTransfer(w http.ResponseWriter, r *http.Request, m *member) {
 	items, to, why := r.PostForm["items"], r.PostForm.Get("to"), r.PostForm.Get("why")
 	// Every file is checked before a handover: give it the time to.
-	if sealed, err := s.evidence.DB.InvestigationEvidence(r.Context(), r.PathValue("id")); err == nil {
-		var size int64
-		for _, e := range sealed {
-			size += e.Size
-		}
-		defer longWrite(w, size)()
-	}
+	defer longWrite(w, s.evidence.Size(r.Context(), m.account, r.PathValue("id"), ""))()
 	err := s.evidence.Transfer(r.Context(), m.account, r.PathValue("id"), items, to, why)
 	if e := canopy.AsError(err); err != nil && e.Code == canopy.EINVALID {
 		for i := range e.Fields {
@@ -801,13 +795,7 @@ func (s *server) invBundle(w http.ResponseWriter, r *http.Request, m *member) {
 		return
 	}
 	id := r.PathValue("id")
-	if sealed, err := s.evidence.DB.InvestigationEvidence(r.Context(), id); err == nil {
-		var size int64
-		for _, e := range sealed {
-			size += e.Size
-		}
-		defer longWrite(w, 2*size)()
-	}
+	defer longWrite(w, 2*s.evidence.Size(r.Context(), m.account, id, ""))()
 	lw := &lazyHeaders{ResponseWriter: w, set: func(h http.Header) {
 		h.Set("Content-Type", "application/zip")
 		h.Set("Content-Disposition", `attachment; filename="`+evidence.ZipFolder(id)+`.zip"`)
@@ -1041,6 +1029,11 @@ func (s *server) itemLoad(w http.ResponseWriter, r *http.Request, m *member, id 
 		return nil, nil, false
 	}
 	d, err := s.evidence.Investigation(ctx, m.account, e.InvestigationID)
+	if canopy.ErrorCode(err) == canopy.ENOTFOUND {
+		// Outside the member's jurisdictions: answered as an item that
+		// is not there, so ids tell nothing.
+		err = &canopy.Error{Code: canopy.ENOTFOUND, Key: "error.evidence.not_found"}
+	}
 	if err != nil {
 		s.invFail(w, r, m, err)
 		return nil, nil, false
@@ -1235,9 +1228,7 @@ func (s *server) itemFile(w http.ResponseWriter, r *http.Request, m *member) {
 
 func (s *server) itemVerify(w http.ResponseWriter, r *http.Request, m *member) {
 	id := r.PathValue("id")
-	if e, err := s.evidence.DB.Evidence(r.Context(), id); err == nil {
-		defer longWrite(w, e.Size)()
-	}
+	defer longWrite(w, s.evidence.Size(r.Context(), m.account, "", id))()
 	if err := s.evidence.Verify(r.Context(), m.account, id); err != nil {
 		s.itemInvalid(w, r, m, err, id, "verify", nil)
 		return
