@@ -29,6 +29,10 @@ const (
 	maxTo   = 200
 )
 
+// errNoChange ends a change that finds things already so: it commits
+// nothing and is not audited.
+var errNoChange = errors.New("evidence: no change")
+
 var (
 	errHeld   = &canopy.Error{Code: canopy.ECONFLICT, Key: "error.investigation.held"}
 	errPurged = &canopy.Error{Code: canopy.ECONFLICT, Key: "error.investigation.destroyed"}
@@ -247,6 +251,9 @@ func (s *Service) change(ctx context.Context, who *canopy.Account, perm access.P
 		}
 		return fn(tx, inv, dk, now)
 	})
+	if errors.Is(err, errNoChange) {
+		return nil // so already: nothing to record
+	}
 	if err != nil {
 		return err
 	}
@@ -278,8 +285,10 @@ func (s *Service) AddTask(ctx context.Context, who *canopy.Account, id, title, a
 	if err != nil {
 		return 0, err
 	}
+	var assigned *store.StoredAccount
 	if assignee = strings.TrimSpace(assignee); assignee != "" {
 		a, err := s.DB.Account(ctx, assignee)
+		assigned = a
 		if canopy.ErrorCode(err) == canopy.ENOTFOUND || err == nil && (a.Disabled || !access.Can(a.Role, access.InvestigationManage)) {
 			return 0, fieldErr("assignee", "error.investigation.assignee")
 		}
@@ -289,7 +298,10 @@ func (s *Service) AddTask(ctx context.Context, who *canopy.Account, id, title, a
 	}
 	var n int
 	err = s.change(ctx, who, access.InvestigationManage, id, map[string]string{"step": "task"},
-		func(tx *store.Tx, _ *store.SealedInvestigation, dk *seal.DataKey, now time.Time) error {
+		func(tx *store.Tx, inv *store.SealedInvestigation, dk *seal.DataKey, now time.Time) error {
+			if assignee != "" && !access.InJurisdiction(&assigned.Account, inv.Jurisdiction) {
+				return fieldErr("assignee", "error.investigation.assignee")
+			}
 			task := &store.SealedTask{InvestigationTask: canopy.InvestigationTask{Assignee: assignee, Due: due.UTC(), Created: now,
 				CreatedBy: who.ID}, SealedTitle: dk.Seal([]byte(title), taskContext(id, now))}
 			if err := tx.AddInvestigationTask(id, task); err != nil {
@@ -314,7 +326,10 @@ func (s *Service) SetTaskDone(ctx context.Context, who *canopy.Account, id strin
 				when, by = time.Time{}, ""
 			}
 			changed, err := tx.SetInvestigationTaskDone(id, n, when, by)
-			if err != nil || !changed {
+			if err == nil && !changed {
+				err = errNoChange
+			}
+			if err != nil {
 				return err
 			}
 			return tx.AddInvestigationEvent(id, event(dk, id, now, who.ID, kind, strconv.Itoa(n), ""))
@@ -346,7 +361,10 @@ func (s *Service) LinkReport(ctx context.Context, who *canopy.Account, id, repor
 			if canopy.ErrorCode(err) == canopy.ENOTFOUND {
 				return fieldErr("report", "error.report.not_found")
 			}
-			if err != nil || !added {
+			if err == nil && !added {
+				err = errNoChange
+			}
+			if err != nil {
 				return err
 			}
 			return tx.AddInvestigationEvent(id, event(dk, id, now, who.ID, canopy.InvestigationLinked, reportID, ""))

@@ -50,6 +50,7 @@ func newWork(t *testing.T, db *store.DB) *work {
 		{ID: "cw1", Role: canopy.RoleCaseworker},
 		{ID: "off1", Role: canopy.RoleLiaison, Disabled: true},
 		{ID: "lifr", Role: canopy.RoleLiaison, Jurisdictions: []string{"FR"}},
+		{ID: "libe", Role: canopy.RoleLiaison, Jurisdictions: []string{"BE"}},
 	} {
 		a.Email, a.Name, a.Created = a.ID+"@example.org", a.ID, c.Now()
 		if err := db.CreateAccount(ctx, &store.StoredAccount{Account: a}); err != nil {
@@ -519,6 +520,10 @@ func TestInvestigationValidation(t *testing.T) {
 				_, err := w.svc.AddTask(ctx, frLiaison, id, "a task", "cw1", time.Time{})
 				return err
 			}, "assignee", "error.investigation.assignee"},
+			{"a task for a member of another jurisdiction", func() error {
+				_, err := w.svc.AddTask(ctx, frLiaison, id, "a task", "libe", time.Time{})
+				return err
+			}, "assignee", "error.investigation.assignee"},
 			{"a task for a disabled account", func() error {
 				_, err := w.svc.AddTask(ctx, frLiaison, id, "a task", "off1", time.Time{})
 				return err
@@ -665,12 +670,17 @@ func TestInvestigationConflicts(t *testing.T) {
 		if _, err := w.svc.AddTask(ctx, frLiaison, id, "a task", "", time.Time{}); err != nil {
 			t.Fatal(err)
 		}
-		for range 2 {
+		changes := func() int { return countAudit(w.entries(t), audit.ActionInvestigationChange, audit.OK) }
+		for i := range 2 {
+			before := changes()
 			if err := w.svc.SetTaskDone(ctx, frLiaison, id, 1, true); err != nil {
 				t.Fatal(err)
 			}
 			if err := w.svc.LinkReport(ctx, frLiaison, id, "rfr1"); err != nil {
 				t.Fatal(err)
+			}
+			if want := before + 2*(1-i); changes() != want { // the second time, nothing changed
+				t.Errorf("round %d: %d changes audited, want %d", i+1, changes(), want)
 			}
 		}
 		for range 2 {
