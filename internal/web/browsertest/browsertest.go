@@ -9,6 +9,8 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"testing"
@@ -62,6 +64,33 @@ func New(t *testing.T, scripts bool, size ...int) context.Context {
 	return ctx
 }
 
+// loadWait bounds Load: a click that loads no page fails after it, not
+// when the whole test runs out of time.
+const loadWait = 30 * time.Second
+
+// Load runs the steps, which make the tab load a page (a click on a link
+// or on a form's button: a submission, its redirect and the page it ends
+// on), and returns once that page has fired its load event. Wait for the
+// page a click loads with Load, not with WaitVisible alone: the old page
+// stays in the tab until the new one commits, so an element both pages
+// have (a form, a notice) is "visible" at once, and what runs next runs
+// against a page about to go: axe injected there is gone when it runs
+// ("axe is not defined"), or the evaluation dies with it ("Inspected
+// target navigated"). Load listens before the steps run, so it can
+// neither miss the page nor take the old one for it. A step that loads
+// nothing (a form scripts send in the background) does not belong in it.
+func Load(steps ...chromedp.Action[chromedp.Void]) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, _ *chromedp.Target) (chromedp.Void, error) {
+		lctx, cancel := context.WithTimeout(ctx, loadWait)
+		defer cancel()
+		_, err := chromedp.RunResponse(lctx, steps...)
+		if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("no page loaded within %v of the steps", loadWait)
+		}
+		return chromedp.Void{}, err
+	}
+}
+
 type violation struct {
 	ID     string `json:"id"`
 	Impact string `json:"impact"`
@@ -96,14 +125,19 @@ func checkAxe(t *testing.T, ctx context.Context, page string, scriptsOff, all bo
 		chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: false})
 		defer chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
 	}
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](axeSource+";true")); err != nil {
-		t.Fatalf("%s: inject axe: %v", page, err)
-	}
-	run := `axe.run(document, {runOnly: {type: "tag", values: ["wcag2a","wcag2aa","wcag21a","wcag21aa","wcag22aa","best-practice"]}, resultTypes: ["violations"]})
+	// axe is put in the page and run in one evaluation, so both happen in
+	// the same document. A page that loads meanwhile still ends the check:
+	// the test checked before the page it meant had loaded (see Load).
+	run := axeSource + `;
+		axe.run(document, {runOnly: {type: "tag", values: ["wcag2a","wcag2aa","wcag21a","wcag21aa","wcag22aa","best-practice"]}, resultTypes: ["violations"]})
 		.then(r => r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map(n => ({target: n.target, html: n.html}))})))`
+	before, _ := chromedp.Run(ctx, chromedp.Location())
 	out, err := chromedp.Run(ctx, chromedp.Evaluate[[]violation](run, chromedp.EvalAwaitPromise))
 	if err != nil {
-		t.Fatalf("%s: run axe: %v", page, err)
+		if after, _ := chromedp.Run(ctx, chromedp.Location()); after != before {
+			t.Fatalf("%s: axe: %v: the tab went from %s to %s during the check; wait for the page with browsertest.Load first", page, err, before, after)
+		}
+		t.Fatalf("%s: axe: %v", page, err)
 	}
 	for _, v := range out {
 		b, _ := json.Marshal(v.Nodes)

@@ -343,28 +343,34 @@ func TestBrowserServices(t *testing.T) {
 			t.Errorf("%s: wider than a phone's screen: %v", page, out)
 		}
 	}
+	// Each click loads a page (scripts are off): browsertest.Load waits
+	// for it, and WaitVisible then only says it is the page meant. The
+	// provider page has a form[action$="/state"] too, so waiting for one
+	// after adding a service let axe run on the provider page as it left.
 	m := e.members[canopy.RoleCaseworker]
 	must(chromedp.Navigate(origin+"/staff/login"),
 		chromedp.SendKeys(chromedp.CSS("#email"), m.Email), chromedp.SendKeys(chromedp.CSS("#password"), password),
-		chromedp.Click(chromedp.CSS(`form[action="/staff/login"] button`)), chromedp.WaitVisible(chromedp.CSS("#code")),
+		browsertest.Load(chromedp.Click(chromedp.CSS(`form[action="/staff/login"] button`))), chromedp.WaitVisible(chromedp.CSS("#code")),
 		chromedp.SendKeys(chromedp.CSS("#code"), stafftest.Code(m.secret, e.clock.now())),
-		chromedp.Click(chromedp.CSS(`form[action="/staff/login/factor"] button[type=submit]`)),
+		browsertest.Load(chromedp.Click(chromedp.CSS(`form[action="/staff/login/factor"] button[type=submit]`))),
 		chromedp.WaitVisible(chromedp.CSS(`nav a[href="/staff/services"]`)),
-		chromedp.Click(chromedp.CSS(`nav a[href="/staff/services"]`)), chromedp.WaitVisible(chromedp.CSS(`form[action="/staff/services/providers"]`)))
+		browsertest.Load(chromedp.Click(chromedp.CSS(`nav a[href="/staff/services"]`))),
+		chromedp.WaitVisible(chromedp.CSS(`form[action="/staff/services/providers"]`)))
 	check("services, empty")
 
 	must(chromedp.SendKeys(chromedp.CSS("#id"), "Bad id"), chromedp.SendKeys(chromedp.CSS("#name"), "Enfance Lyon"),
-		chromedp.Click(chromedp.CSS(`form[action="/staff/services/providers"] button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS("#error-summary")))
+		browsertest.Load(chromedp.Click(chromedp.CSS(`form[action="/staff/services/providers"] button[type=submit]`))),
+		chromedp.WaitVisible(chromedp.CSS("#error-summary")))
 	check("services, a mistake")
 	must(chromedp.SetValue(chromedp.CSS("#id"), "ngo-lyon"),
-		chromedp.Click(chromedp.CSS(`form[action="/staff/services/providers"] button[type=submit]`)),
+		browsertest.Load(chromedp.Click(chromedp.CSS(`form[action="/staff/services/providers"] button[type=submit]`))),
 		chromedp.WaitVisible(chromedp.CSS(`form[action="/staff/services/providers/ngo-lyon/services"]`)))
 	check("provider")
 	must(chromedp.SendKeys(chromedp.CSS("#s-name"), "Écoute jeunes"), chromedp.Click(chromedp.CSS("#s-needs-counselling")),
 		chromedp.SendKeys(chromedp.CSS("#s-country"), "FR"), chromedp.SendKeys(chromedp.CSS("#s-languages"), "fr ar"),
 		chromedp.SendKeys(chromedp.CSS("#s-regions"), "Lyon"),
-		chromedp.Click(chromedp.CSS(`form[action="/staff/services/providers/ngo-lyon/services"] button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`form[action$="/state"]`)))
+		browsertest.Load(chromedp.Click(chromedp.CSS(`form[action="/staff/services/providers/ngo-lyon/services"] button[type=submit]`))),
+		chromedp.WaitVisible(chromedp.CSS(`form[action^="/staff/services/providers/ngo-lyon/services/"][action$="/state"]`)))
 	check("service")
 	o, err := e.srv.support.Find(context.Background(), support.FindQuery{Country: "FR", Region: "lyon"})
 	if err != nil || o.Total != 1 || o.Found[0].Name() != "Écoute jeunes" {
