@@ -141,21 +141,7 @@ func TestAcquireReadDestroy(t *testing.T) {
 
 		// Someone changes the file at rest: the next access says so,
 		// writes nothing, and the custody records the mismatch.
-		var blobPath string
-		filepath.WalkDir(e.dir, func(path string, d os.DirEntry, err error) error {
-			if err == nil && !d.IsDir() && strings.Contains(path, item.ID) {
-				blobPath = path
-			}
-			return nil
-		})
-		raw, err := os.ReadFile(blobPath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw[len(raw)-40] ^= 1
-		if err := os.WriteFile(blobPath, raw, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		tamperFile(t, e.dir, item.ID)
 		got.Reset()
 		if err := e.svc.Read(ctx, liaison, item.ID, "second look", &got); !errors.Is(err, evidence.ErrTampered) || got.Len() != 0 {
 			t.Fatalf("a changed file: %v, %d bytes written", err, got.Len())
@@ -186,7 +172,11 @@ func TestAcquireReadDestroy(t *testing.T) {
 		if it.Custody[3].SHA256 != "mismatch" || it.Custody[0].Why != "seized from device 3-secret" {
 			t.Errorf("custody details %+v", it.Custody)
 		}
-		if _, err := os.Stat(blobPath); !errors.Is(err, os.ErrNotExist) {
+		stored, err := db.Evidence(ctx, item.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.blob.Stat(ctx, stored.BlobKey); !errors.Is(err, blob.ErrNotFound) {
 			t.Errorf("the bytes outlived their destruction: %v", err)
 		}
 

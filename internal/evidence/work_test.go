@@ -122,10 +122,13 @@ func (w *work) custody(t *testing.T, inv, item string) []canopy.CustodyEntry {
 }
 
 // tamper flips one byte of an item's file at rest.
-func (w *work) tamper(t *testing.T, item string) {
+func (w *work) tamper(t *testing.T, item string) { tamperFile(t, w.dir, item) }
+
+// tamperFile flips one byte of an item's file in the blob directory dir.
+func tamperFile(t *testing.T, dir, item string) {
 	t.Helper()
 	var path string
-	filepath.WalkDir(w.dir, func(p string, d os.DirEntry, err error) error {
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && strings.Contains(p, item) {
 			path = p
 		}

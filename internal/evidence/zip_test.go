@@ -83,21 +83,7 @@ func TestExportZip(t *testing.T) {
 
 		// Altered at rest: refused before a byte, no export recorded,
 		// and the mismatch in the custody.
-		var blobPath string
-		filepath.WalkDir(e.dir, func(path string, d os.DirEntry, err error) error {
-			if err == nil && !d.IsDir() && strings.Contains(path, item.ID) {
-				blobPath = path
-			}
-			return nil
-		})
-		raw, err := os.ReadFile(blobPath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw[len(raw)-40] ^= 1
-		if err := os.WriteFile(blobPath, raw, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		tamperFile(t, e.dir, item.ID)
 		buf.Reset()
 		if err := e.svc.ExportZip(ctx, liaison, inv.ID, &buf, "hotline-fr", id); !errors.Is(err, evidence.ErrTampered) || buf.Len() != 0 {
 			t.Fatalf("an altered file: %v, %d bytes written", err, buf.Len())

@@ -61,10 +61,10 @@ func (s *server) investigationRoutes(handle func(string, http.HandlerFunc)) {
 	handle("POST /staff/investigations/{id}/tasks", s.post(s.signedIn(s.invAddTask)))
 	handle("POST /staff/investigations/{id}/tasks/{n}", s.post(s.signedIn(s.invTaskDone)))
 	handle("POST /staff/investigations/{id}/notes", s.post(s.signedIn(s.invNote)))
-	handle("POST /staff/investigations/{id}/close", s.post(s.signedIn(s.invClose)))
-	handle("POST /staff/investigations/{id}/reopen", s.post(s.signedIn(s.invReopen)))
-	handle("POST /staff/investigations/{id}/hold", s.post(s.signedIn(s.invHold)))
-	handle("POST /staff/investigations/{id}/hold/lift", s.post(s.signedIn(s.invLift)))
+	handle("POST /staff/investigations/{id}/close", s.post(s.signedIn(s.invReason(s.evidence.Close, "status", "closed"))))
+	handle("POST /staff/investigations/{id}/reopen", s.post(s.signedIn(s.invReason(s.evidence.Reopen, "status", "reopened"))))
+	handle("POST /staff/investigations/{id}/hold", s.post(s.signedIn(s.invReason(s.evidence.PlaceHold, "hold", "held"))))
+	handle("POST /staff/investigations/{id}/hold/lift", s.post(s.signedIn(s.invReason(s.evidence.LiftHold, "hold", "lifted"))))
 	// A file is streamed, not parsed as a form: see invUpload.
 	handle("POST /staff/investigations/{id}/evidence", s.signedIn(s.invUpload))
 	handle("POST /staff/investigations/{id}/transfer", s.post(s.signedIn(s.invTransfer)))
@@ -721,40 +721,18 @@ func (s *server) invNote(w http.ResponseWriter, r *http.Request, m *member) {
 	invDone(w, r, "note")
 }
 
-func (s *server) invClose(w http.ResponseWriter, r *http.Request, m *member) {
-	why := r.PostForm.Get("why")
-	if err := s.evidence.Close(r.Context(), m.account, r.PathValue("id"), why); err != nil {
-		s.invInvalid(w, r, m, err, "status", func(v *investigationView) { v.Why = why })
-		return
+// invReason answers the forms that take a reason and nothing else:
+// closing, reopening, placing and lifting a hold. act is the service's
+// step; form names the form that shows a problem, done the notice.
+func (s *server) invReason(act func(context.Context, *canopy.Account, string, string) error, form, done string) func(http.ResponseWriter, *http.Request, *member) {
+	return func(w http.ResponseWriter, r *http.Request, m *member) {
+		why := r.PostForm.Get("why")
+		if err := act(r.Context(), m.account, r.PathValue("id"), why); err != nil {
+			s.invInvalid(w, r, m, err, form, func(v *investigationView) { v.Why = why })
+			return
+		}
+		invDone(w, r, done)
 	}
-	invDone(w, r, "closed")
-}
-
-func (s *server) invReopen(w http.ResponseWriter, r *http.Request, m *member) {
-	why := r.PostForm.Get("why")
-	if err := s.evidence.Reopen(r.Context(), m.account, r.PathValue("id"), why); err != nil {
-		s.invInvalid(w, r, m, err, "status", func(v *investigationView) { v.Why = why })
-		return
-	}
-	invDone(w, r, "reopened")
-}
-
-func (s *server) invHold(w http.ResponseWriter, r *http.Request, m *member) {
-	why := r.PostForm.Get("why")
-	if err := s.evidence.PlaceHold(r.Context(), m.account, r.PathValue("id"), why); err != nil {
-		s.invInvalid(w, r, m, err, "hold", func(v *investigationView) { v.Why = why })
-		return
-	}
-	invDone(w, r, "held")
-}
-
-func (s *server) invLift(w http.ResponseWriter, r *http.Request, m *member) {
-	why := r.PostForm.Get("why")
-	if err := s.evidence.LiftHold(r.Context(), m.account, r.PathValue("id"), why); err != nil {
-		s.invInvalid(w, r, m, err, "hold", func(v *investigationView) { v.Why = why })
-		return
-	}
-	invDone(w, r, "lifted")
 }
 
 func (s *server) invTransfer(w http.ResponseWriter, r *http.Request, m *member) {
