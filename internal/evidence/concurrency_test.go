@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/canopy-org/canopy"
 	"github.com/canopy-org/canopy/internal/audit"
 	"github.com/canopy-org/canopy/internal/blob"
+	"github.com/canopy-org/canopy/internal/evidence"
 	"github.com/canopy-org/canopy/internal/store"
 	"github.com/canopy-org/canopy/internal/store/storetest"
 )
@@ -216,6 +218,56 @@ func TestSweepWrongDatabase(t *testing.T) {
 		w.clock.add(72 * time.Hour)
 		if n, err := w.svc.SweepOrphans(ctx, time.Hour); err != nil || n != 0 {
 			t.Fatalf("SweepOrphans = %d, %v; want nothing deleted", n, err)
+		}
+	})
+}
+
+// TestAuditKeepsTheReasonsPrint: every custody step with a reason is in
+// the audit log with the fingerprint of its sealed reason, so a reason
+// re-sealed later no longer matches; the words themselves are not there.
+func TestAuditKeepsTheReasonsPrint(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := newWork(t, db)
+		id := w.open(t, frLiaison, "Operation Heron", "")
+		item := w.acquire(t, id, "photo.png", pngBytes(t))
+		if err := w.svc.Read(ctx, frLiaison, item.ID, "compare with report-secret", io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.svc.Reveal(ctx, frLiaison, item.ID, "identify the room-secret"); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.svc.Transfer(ctx, frLiaison, id, nil, "Parquet de Paris", "request 17-secret"); err != nil {
+			t.Fatal(err)
+		}
+		chain, err := db.Custody(ctx, item.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prints := map[string]string{} // step → the log's fingerprint
+		for _, e := range w.entries(t) {
+			if e.Action == audit.ActionEvidenceCustody && e.ID == item.ID {
+				prints[e.Details["step"]] = e.Details["why"]
+			}
+			for _, v := range e.Details {
+				if strings.Contains(v, "secret") {
+					t.Errorf("a reason's words in the log: %+v", e)
+				}
+			}
+		}
+		if len(chain) != 4 {
+			t.Fatalf("%d steps", len(chain))
+		}
+		for _, c := range chain {
+			got, ok := prints[fmt.Sprint(c.N)]
+			if !ok || got == "" || got != evidence.WhyPrint(c.SealedWhy) {
+				t.Errorf("step %d (%s): the log has %q, the sealed reason prints %q", c.N, c.Action, got, evidence.WhyPrint(c.SealedWhy))
+			}
+		}
+		// Other sealed bytes in the row (a reason changed, or sealed
+		// again) print differently: the change shows.
+		if again := evidence.WhyPrint(append([]byte{}, chain[1].SealedWhy[:len(chain[1].SealedWhy)-1]...)); again == prints["2"] {
+			t.Error("a different sealed reason has the same print")
 		}
 	})
 }

@@ -15,6 +15,8 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -295,7 +297,7 @@ func (s *Service) Acquire(ctx context.Context, who *canopy.Account, invID, name 
 		}
 		return nil, err
 	}
-	if err := s.custodyAudit(ctx, who, &step.CustodyEntry, invID); err != nil {
+	if err := s.custodyAudit(ctx, who, step, invID); err != nil {
 		return nil, err
 	}
 	return &Item{EvidenceItem: item.EvidenceItem, Name: name, Custody: []canopy.CustodyEntry{step.CustodyEntry}}, nil
@@ -303,7 +305,7 @@ func (s *Service) Acquire(ctx context.Context, who *canopy.Account, invID, name 
 
 // custodyAudit repeats a custody step in the audit log: the item, the
 // action and the hash, never the name or the reason.
-func (s *Service) custodyAudit(ctx context.Context, who *canopy.Account, c *canopy.CustodyEntry, invID string) error {
+func (s *Service) custodyAudit(ctx context.Context, who *canopy.Account, c *store.SealedCustody, invID string) error {
 	return s.appendCustody(ctx, audit.Staff(who.ID), c, invID, audit.OK)
 }
 
@@ -382,7 +384,7 @@ func (s *Service) access(ctx context.Context, who *canopy.Account, itemID, actio
 	if err := s.DB.Update(ctx, func(tx *store.Tx) error { return tx.AddCustody(step) }); err != nil {
 		return err
 	}
-	if err := s.custodyAudit(ctx, who, &step.CustodyEntry, e.InvestigationID); err != nil {
+	if err := s.custodyAudit(ctx, who, step, e.InvestigationID); err != nil {
 		return err
 	}
 	if checkErr != nil {
@@ -428,7 +430,7 @@ func (s *Service) Destroy(ctx context.Context, who *canopy.Account, itemID, why 
 	if err != nil {
 		return err
 	}
-	if err := s.custodyAudit(ctx, who, &step.CustodyEntry, e.InvestigationID); err != nil {
+	if err := s.custodyAudit(ctx, who, step, e.InvestigationID); err != nil {
 		return err
 	}
 	s.forget(ctx, e.BlobKey)
@@ -552,6 +554,18 @@ func (s *Service) ExportZip(ctx context.Context, who *canopy.Account, invID stri
 	})
 }
 
+// WhyPrint is the fingerprint of a custody step's sealed reason that the
+// audit log keeps in its place: the first 128 bits of the SHA-256 of the
+// sealed bytes, in hex. It says nothing of the words (the sealing is
+// randomised), yet ties the log to the reason as sealed: a reason
+// changed afterwards, even by someone holding the keys, no longer
+// matches the log's entry, which the log's Merkle tree keeps from
+// changing in turn.
+func WhyPrint(sealed []byte) string {
+	sum := sha256.Sum256(sealed)
+	return hex.EncodeToString(sum[:16])
+}
+
 // ZipFolder is the folder of an investigation's bundle in its archive.
 func ZipFolder(invID string) string { return "canopy-evidence-" + invID }
 
@@ -588,7 +602,7 @@ func (s *Service) check(ctx context.Context, by audit.Actor, actor string, dk *s
 		if err := s.DB.Update(context.WithoutCancel(ctx), func(tx *store.Tx) error { return tx.AddCustody(step) }); err != nil {
 			return err
 		}
-		if err := s.appendCustody(ctx, by, &step.CustodyEntry, e.InvestigationID, audit.Failed); err != nil {
+		if err := s.appendCustody(ctx, by, step, e.InvestigationID, audit.Failed); err != nil {
 			return err
 		}
 		return fmt.Errorf("%w: item %s: %v", ErrTampered, e.ID, differs)
@@ -596,11 +610,17 @@ func (s *Service) check(ctx context.Context, by audit.Actor, actor string, dk *s
 	return nil
 }
 
-// appendCustody repeats a custody step in the audit log, by its actor.
-func (s *Service) appendCustody(ctx context.Context, by audit.Actor, c *canopy.CustodyEntry, invID string, outcome audit.Outcome) error {
+// appendCustody repeats a custody step in the audit log, by its actor:
+// the action, the item, the investigation, the file's hash, the step's
+// number and, for its reason, WhyPrint of the sealed reason, never the
+// words.
+func (s *Service) appendCustody(ctx context.Context, by audit.Actor, c *store.SealedCustody, invID string, outcome audit.Outcome) error {
+	details := map[string]string{"action": c.Action, "investigation": invID, "sha256": c.SHA256, "step": strconv.Itoa(c.N)}
+	if c.SealedWhy != nil {
+		details["why"] = WhyPrint(c.SealedWhy)
+	}
 	_, err := s.Audit.Append(context.WithoutCancel(ctx), audit.Entry{Actor: by, Action: audit.ActionEvidenceCustody,
-		Kind: audit.KindEvidence, ID: c.ItemID, Outcome: outcome,
-		Details: map[string]string{"action": c.Action, "investigation": invID, "sha256": c.SHA256, "step": strconv.Itoa(c.N)}})
+		Kind: audit.KindEvidence, ID: c.ItemID, Outcome: outcome, Details: details})
 	if err != nil {
 		return fmt.Errorf("evidence: audit a custody step: %w", err)
 	}
@@ -654,7 +674,7 @@ func (s *Service) export(ctx context.Context, by audit.Actor, actor string, inv 
 		return err
 	}
 	for _, step := range steps {
-		if err := s.appendCustody(ctx, by, &step.CustodyEntry, invID, audit.OK); err != nil {
+		if err := s.appendCustody(ctx, by, step, invID, audit.OK); err != nil {
 			return err
 		}
 	}

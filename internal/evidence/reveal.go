@@ -107,7 +107,7 @@ func (s *Service) Reveal(ctx context.Context, who *canopy.Account, itemID, why s
 	if err := s.DB.Update(ctx, func(tx *store.Tx) error { return tx.AddCustody(step) }); err != nil {
 		return time.Time{}, err
 	}
-	if err := s.custodyAudit(ctx, who, &step.CustodyEntry, e.InvestigationID); err != nil {
+	if err := s.custodyAudit(ctx, who, step, e.InvestigationID); err != nil {
 		return time.Time{}, err
 	}
 	s.reveals.set(who.ID+" "+e.ID, now, until)

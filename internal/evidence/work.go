@@ -529,7 +529,7 @@ func (s *Service) Transfer(ctx context.Context, who *canopy.Account, id string, 
 		return err
 	}
 	for _, step := range steps {
-		if err := s.custodyAudit(ctx, who, &step.CustodyEntry, id); err != nil {
+		if err := s.custodyAudit(ctx, who, step, id); err != nil {
 			return err
 		}
 	}
