@@ -76,7 +76,7 @@ func TestFindHelpInBrowser(t *testing.T) {
 			}
 
 			// From the start page, the menu leads to the finder.
-			must(chromedp.Navigate(m.URL()+"/?lang="+tc.lang), chromedp.Click(chromedp.CSS(`nav.nav a[href="/help"]`)),
+			must(chromedp.Navigate(m.URL()+"/?lang="+tc.lang), browsertest.Load(chromedp.Click(chromedp.CSS(`nav.nav a[href="/help"]`))),
 				chromedp.WaitVisible(chromedp.CSS("form.find")))
 			dir, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS("html"), "dir"))
 			if err != nil || dir.Value != tc.dir {
@@ -92,7 +92,7 @@ func TestFindHelpInBrowser(t *testing.T) {
 				chromedp.SendKeys(chromedp.CSS("#help-region"), "lyon"),
 				chromedp.SendKeys(chromedp.CSS("#help-age"), "15"),
 				chromedp.Click(chromedp.CSS("#help-need-legal")),
-				chromedp.Click(chromedp.CSS(`form.find button[type=submit]`)),
+				browsertest.Load(chromedp.Click(chromedp.CSS(`form.find button[type=submit]`))),
 				chromedp.WaitVisible(chromedp.CSS("#results")))
 			results := text("#results")
 			if !strings.Contains(results, "Droit des jeunes") || strings.Contains(results, "Belgian line") || strings.Contains(results, "Unité pédiatrique") {
@@ -119,7 +119,7 @@ func TestFindHelpInBrowser(t *testing.T) {
 			must(chromedp.Navigate(m.URL()+"/help?lang="+tc.lang),
 				chromedp.SetValue(chromedp.CSS("#help-country"), "BE"),
 				chromedp.Click(chromedp.CSS("#help-need-shelter")),
-				chromedp.Click(chromedp.CSS(`form.find button[type=submit]`)),
+				browsertest.Load(chromedp.Click(chromedp.CSS(`form.find button[type=submit]`))),
 				chromedp.WaitVisible(chromedp.CSS("#results .none")))
 			if s := text("#results .none"); !strings.Contains(s, "116") || !strings.Contains(s, "112") {
 				t.Errorf("no results without the helpline and the emergency number: %q", s)
@@ -129,7 +129,7 @@ func TestFindHelpInBrowser(t *testing.T) {
 			// A mistake is said beside the field and in the summary.
 			must(chromedp.Navigate(m.URL()+"/help?lang="+tc.lang),
 				chromedp.SendKeys(chromedp.CSS("#help-age"), "old"),
-				chromedp.Click(chromedp.CSS(`form.find button[type=submit]`)),
+				browsertest.Load(chromedp.Click(chromedp.CSS(`form.find button[type=submit]`))),
 				chromedp.WaitVisible(chromedp.CSS("#error-summary")))
 			if s := text("#help_age-error"); s != strings.Join(strings.Fields(c.T(support.KeyFindAge)), " ") {
 				t.Errorf("age error %q", s)
@@ -138,7 +138,7 @@ func TestFindHelpInBrowser(t *testing.T) {
 
 			// The information pages, each reached from the footer.
 			for _, path := range []string{"/info/after-report", "/info/rights", "/info/consent"} {
-				must(chromedp.Navigate(m.URL()+"/?lang="+tc.lang), chromedp.Click(chromedp.CSS(`footer a[href="`+path+`"]`)),
+				must(chromedp.Navigate(m.URL()+"/?lang="+tc.lang), browsertest.Load(chromedp.Click(chromedp.CSS(`footer a[href="`+path+`"]`))),
 					chromedp.WaitVisible(chromedp.CSS(`footer a[href="`+path+`"][aria-current="page"]`)))
 				check(name + " " + path)
 			}

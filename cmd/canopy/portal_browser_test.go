@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -73,7 +72,7 @@ func TestPortalInBrowser(t *testing.T) {
 			must(chromedp.Click(chromedp.CSS("#contact-yes")),
 				chromedp.WaitVisible(chromedp.CSS("#contact-email")),
 				chromedp.SendKeys(chromedp.CSS("#contact-email"), "me@"),
-				chromedp.Click(chromedp.CSS(`form[action="/report"] button[type=submit]`)),
+				browsertest.Load(chromedp.Click(chromedp.CSS(`form[action="/report"] button[type=submit]`))),
 				chromedp.WaitVisible(chromedp.CSS("#error-summary")),
 			)
 			if got := attr("#contact-email", "aria-invalid"); got != "true" {
@@ -85,7 +84,7 @@ func TestPortalInBrowser(t *testing.T) {
 			}
 			browsertest.CheckAxe(t, ctx, name+" form with errors", off)
 			must(chromedp.Click(chromedp.CSS("#contact-anon")),
-				chromedp.Click(chromedp.CSS(`form[action="/report"] button[type=submit]`)),
+				browsertest.Load(chromedp.Click(chromedp.CSS(`form[action="/report"] button[type=submit]`))),
 				chromedp.WaitVisible(chromedp.CSS("p.code")),
 			)
 			code, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("p.code")))
@@ -107,12 +106,12 @@ func TestPortalInBrowser(t *testing.T) {
 			// The follow-up, with the receipt typed in lower case.
 			must(chromedp.Navigate(m.URL()+"/followup?lang="+tc.lang),
 				chromedp.SendKeys(chromedp.CSS("#receipt"), strings.ToLower(code)),
-				chromedp.Click(chromedp.CSS(`form[action="/followup"] button[type=submit]`)),
+				browsertest.Load(chromedp.Click(chromedp.CSS(`form[action="/followup"] button[type=submit]`))),
 				chromedp.WaitVisible(chromedp.CSS(".status-name")),
 			)
 			browsertest.CheckAxe(t, ctx, name+" follow-up", off)
 			must(chromedp.SendKeys(chromedp.CSS("#body"), "He has a second account too."),
-				chromedp.Click(chromedp.CSS(`form[action="/followup/message"] button[type=submit]`)),
+				browsertest.Load(chromedp.Click(chromedp.CSS(`form[action="/followup/message"] button[type=submit]`))),
 				chromedp.WaitVisible(chromedp.CSS("ol.messages")),
 			)
 			msgs, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("ol.messages")))
@@ -153,18 +152,10 @@ func testLeave(t *testing.T, m *Main) {
 	if href.Value != neutralSite() {
 		t.Fatalf("leave link goes to %q", href.Value)
 	}
-	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Escape)); err != nil {
+	if err := chromedp.Do(ctx, browsertest.Load(chromedp.KeyEvent(kb.Escape))); err != nil {
 		t.Fatal(err)
 	}
-	var loc string
-	for range 50 {
-		loc, _ = chromedp.Run(ctx, chromedp.Evaluate[string]("location.href"))
-		if loc == neutralSite() {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if loc != neutralSite() {
+	if loc, _ := chromedp.Run(ctx, chromedp.Location()); loc != neutralSite() {
 		t.Fatalf("after Escape the page is at %q", loc)
 	}
 	after, _ := chromedp.Run(ctx, chromedp.Evaluate[int]("history.length"))

@@ -97,7 +97,7 @@ func TestTransparencyInBrowser(t *testing.T) {
 			}
 
 			// The footer of every page leads to the figures.
-			must(chromedp.Navigate(m.URL()+"/?lang="+tc.lang), chromedp.Click(chromedp.CSS(`footer a[href="/transparency"]`)),
+			must(chromedp.Navigate(m.URL()+"/?lang="+tc.lang), browsertest.Load(chromedp.Click(chromedp.CSS(`footer a[href="/transparency"]`))),
 				chromedp.WaitVisible(chromedp.CSS(`footer a[href="/transparency"][aria-current="page"]`)))
 			dir, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS("html"), "dir"))
 			if err != nil || dir.Value != tc.dir {
@@ -109,7 +109,7 @@ func TestTransparencyInBrowser(t *testing.T) {
 			check(name + " this year")
 
 			// Last year, the yearly report, from the list of years.
-			must(chromedp.Click(chromedp.CSS(`nav.years a[href^="/transparency?year=`+strconv.Itoa(last)+`"]`)),
+			must(browsertest.Load(chromedp.Click(chromedp.CSS(`nav.years a[href^="/transparency?year=`+strconv.Itoa(last)+`"]`))),
 				chromedp.WaitVisible(chromedp.CSS(`nav.years a[aria-current="page"][href^="/transparency?year=`+strconv.Itoa(last)+`"]`)))
 			table := text("#c-first_look")
 			if !strings.Contains(table, c.T("transparency.ind.first_look.name")) {

@@ -81,27 +81,27 @@ func TestWorkspaceInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// done waits for the page an action redirects to, which says what
-	// was done: the action is durable by then.
-	done := func(what string) {
+	// send runs the step that sends a form and waits for the page it
+	// redirects to (browsertest.Load), which says what was done: the
+	// action is durable by then.
+	send := func(what string, step chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		for range 100 {
-			if loc, _ := chromedp.Run(ctx, chromedp.Location()); strings.Contains(loc, "done="+what) {
-				return
-			}
-			time.Sleep(50 * time.Millisecond)
+		must(browsertest.Load(step))
+		if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.Contains(loc, "done="+what) {
+			t.Fatalf("no confirmation that the report was %s: at %s", what, loc)
 		}
-		t.Fatalf("no confirmation that the report was %s", what)
 	}
+	// Every click and submission below loads a page: browsertest.Load
+	// waits for it, and WaitVisible then only says it is the page meant.
 	must(chromedp.Navigate(base+"/staff/login"),
 		chromedp.SendKeys(chromedp.CSS("#email"), email),
 		chromedp.SendKeys(chromedp.CSS("#password"), password),
-		chromedp.Click(chromedp.CSS(`form[action="/staff/login"] button`)),
+		browsertest.Load(chromedp.Click(chromedp.CSS(`form[action="/staff/login"] button`))),
 		chromedp.WaitVisible(chromedp.CSS("#code")),
 	)
 	browsertest.CheckAxe(t, ctx, "second factor", false)
 	must(chromedp.SendKeys(chromedp.CSS("#code"), stafftest.Code(secret, time.Now())),
-		chromedp.Submit(chromedp.CSS("#code")),
+		browsertest.Load(chromedp.Submit(chromedp.CSS("#code"))),
 		chromedp.WaitVisible(chromedp.CSS("table.queue")),
 	)
 	browsertest.CheckAxe(t, ctx, "queue", false)
@@ -109,11 +109,11 @@ func TestWorkspaceInBrowser(t *testing.T) {
 	if strings.Contains(queue, "He wants money") {
 		t.Fatal("the queue shows report content")
 	}
-	must(chromedp.Click(chromedp.CSS("table.queue tbody a")),
+	must(browsertest.Load(chromedp.Click(chromedp.CSS("table.queue tbody a"))),
 		chromedp.WaitVisible(chromedp.CSS(`form[action$="/open"] button`)),
 	)
 	browsertest.CheckAxe(t, ctx, "report", false)
-	must(chromedp.Click(chromedp.CSS(`form[action$="/open"] button`)),
+	must(browsertest.Load(chromedp.Click(chromedp.CSS(`form[action$="/open"] button`))),
 		chromedp.WaitVisible(chromedp.CSS("#description")),
 	)
 	desc, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#description")))
@@ -121,22 +121,18 @@ func TestWorkspaceInBrowser(t *testing.T) {
 		t.Fatalf("opened description %q", desc)
 	}
 	browsertest.CheckAxe(t, ctx, "opened report", false)
-	must(chromedp.Click(chromedp.CSS(`form[action$="/claim"] button`)))
-	done("claimed")
+	send("claimed", chromedp.Click(chromedp.CSS(`form[action$="/claim"] button`)))
 	must(chromedp.WaitVisible(chromedp.CSS(`form[action$="/assess"] button`)))
 	must(chromedp.Click(chromedp.CSS("#category-sextortion")),
 		chromedp.Click(chromedp.CSS("#flag-financial")),
 		chromedp.Click(chromedp.CSS("#imagery-none")),
 		chromedp.Click(chromedp.CSS("#outcome-refer")),
 		chromedp.SendKeys(chromedp.CSS("#reasons"), "Sextortion of a child with a payment demand; refer to police."),
-		chromedp.Click(chromedp.CSS(`form[action$="/assess"] button`)),
 	)
-	done("assessed")
+	send("assessed", chromedp.Click(chromedp.CSS(`form[action$="/assess"] button`)))
 	browsertest.CheckAxe(t, ctx, "decided report", false)
-	must(chromedp.SendKeys(chromedp.CSS("#body"), "Thank you for telling us. We have passed this to the police."),
-		chromedp.Click(chromedp.CSS(`form[action$="/message"] button`)),
-	)
-	done("sent")
+	must(chromedp.SendKeys(chromedp.CSS("#body"), "Thank you for telling us. We have passed this to the police."))
+	send("sent", chromedp.Click(chromedp.CSS(`form[action$="/message"] button`)))
 
 	// The reporter sees the decision and the answer through the receipt.
 	f, err := m.Intake.Followup(ctx0, rc.Code)

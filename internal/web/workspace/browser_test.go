@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
@@ -75,20 +74,16 @@ func TestBrowserPasskeys(t *testing.T) {
 		t.Helper()
 		browsertest.CheckAxe(t, ctx, page, false)
 	}
-	waitPath := func(path string) {
+	// to runs steps that load a page (a form sent, or a passkey
+	// ceremony that ends by going on) and fails unless the page is at
+	// path. A ceremony that fails loads nothing, and says why on the page.
+	to := func(path string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		deadline := time.Now().Add(15 * time.Second)
-		for {
-			loc, _ := chromedp.Run(ctx, chromedp.Location())
-			if u, _ := url.Parse(loc); u != nil && u.Path == path {
-				must(chromedp.WaitReady(chromedp.CSS("body")))
-				return
-			}
-			if time.Now().After(deadline) {
-				status, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
-				t.Fatalf("never reached %s (at %s): %s", path, loc, status)
-			}
-			time.Sleep(100 * time.Millisecond)
+		err := chromedp.Do(ctx, browsertest.Load(steps...))
+		loc, _ := chromedp.Run(ctx, chromedp.Location())
+		if u, _ := url.Parse(loc); err != nil || u == nil || u.Path != path {
+			status, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+			t.Fatalf("never reached %s (at %s: %v): %s", path, loc, err, status)
 		}
 	}
 	mainText := func() string {
@@ -101,26 +96,23 @@ func TestBrowserPasskeys(t *testing.T) {
 	}
 
 	must(chromedp.Navigate(origin+"/staff/invite?token="+token),
-		chromedp.SendKeys(chromedp.CSS("#password"), password), chromedp.SendKeys(chromedp.CSS("#password2"), password),
-		chromedp.Submit(chromedp.CSS("#password2")))
-	waitPath("/staff/enrol")
+		chromedp.SendKeys(chromedp.CSS("#password"), password), chromedp.SendKeys(chromedp.CSS("#password2"), password))
+	to("/staff/enrol", chromedp.Submit(chromedp.CSS("#password2")))
 	check("enrol")
-	must(chromedp.WaitVisible(chromedp.CSS("button.passkey-register")), chromedp.Click(chromedp.CSS("button.passkey-register")))
-	waitPath("/staff/")
+	must(chromedp.WaitVisible(chromedp.CSS("button.passkey-register")))
+	to("/staff/", chromedp.Click(chromedp.CSS("button.passkey-register")))
 	check("queue")
 	if m := mainText(); !strings.Contains(strings.ToLower(m), "urgent") {
 		t.Fatalf("queue after passkey enrolment: %s", m)
 	}
 
-	must(chromedp.Click(chromedp.CSS(`form[action="/staff/logout"] button`)))
-	waitPath("/staff/login")
+	to("/staff/login", chromedp.Click(chromedp.CSS(`form[action="/staff/logout"] button`)))
 	check("login")
-	must(chromedp.SendKeys(chromedp.CSS("#email"), "pat@example.org"), chromedp.SendKeys(chromedp.CSS("#password"), password),
-		chromedp.Submit(chromedp.CSS("#password")))
-	waitPath("/staff/login/factor")
+	must(chromedp.SendKeys(chromedp.CSS("#email"), "pat@example.org"), chromedp.SendKeys(chromedp.CSS("#password"), password))
+	to("/staff/login/factor", chromedp.Submit(chromedp.CSS("#password")))
 	check("factor")
-	must(chromedp.WaitVisible(chromedp.CSS("button.passkey-login")), chromedp.Click(chromedp.CSS("button.passkey-login")))
-	waitPath("/staff/")
+	must(chromedp.WaitVisible(chromedp.CSS("button.passkey-login")))
+	to("/staff/", chromedp.Click(chromedp.CSS("button.passkey-login")))
 
 	// The report page, closed and opened, and the account page.
 	href, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS("table.queue tbody a"), "href"))
@@ -129,7 +121,7 @@ func TestBrowserPasskeys(t *testing.T) {
 	}
 	must(chromedp.Navigate(origin + href.Value))
 	check("report")
-	must(chromedp.Click(chromedp.CSS(`form[action$="/open"] button`)), chromedp.WaitVisible(chromedp.CSS("#description")))
+	must(browsertest.Load(chromedp.Click(chromedp.CSS(`form[action$="/open"] button`))), chromedp.WaitVisible(chromedp.CSS("#description")))
 	check("opened report")
 	must(chromedp.Navigate(origin + "/staff/account"))
 	check("account")
@@ -177,19 +169,21 @@ func TestBrowserNetwork(t *testing.T) {
 		}
 		return strings.Join(strings.Fields(s), " ")
 	}
+	// Each click below loads a page (scripts are off): browsertest.Load
+	// waits for it, and WaitVisible then only says it is the page meant.
 	signIn := func(role canopy.Role, lands string) {
 		t.Helper()
 		m := e.members[role]
 		must(chromedp.Navigate(origin+"/staff/login"),
 			chromedp.SendKeys(chromedp.CSS("#email"), m.Email), chromedp.SendKeys(chromedp.CSS("#password"), password),
-			chromedp.Click(chromedp.CSS(`form[action="/staff/login"] button`)), chromedp.WaitVisible(chromedp.CSS("#code")),
+			browsertest.Load(chromedp.Click(chromedp.CSS(`form[action="/staff/login"] button`))), chromedp.WaitVisible(chromedp.CSS("#code")),
 			chromedp.SendKeys(chromedp.CSS("#code"), stafftest.Code(m.secret, e.clock.now())),
-			chromedp.Click(chromedp.CSS(`form[action="/staff/login/factor"] button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(lands)))
+			browsertest.Load(chromedp.Click(chromedp.CSS(`form[action="/staff/login/factor"] button[type=submit]`))), chromedp.WaitVisible(chromedp.CSS(lands)))
 	}
 
 	// The administrator: the network page, a mistake, then a new peer.
 	signIn(canopy.RoleAdministrator, `form[action="/staff/accounts/invite"]`)
-	must(chromedp.Click(chromedp.CSS(`nav a[href="/staff/network"]`)), chromedp.WaitVisible(chromedp.CSS("#add-command")))
+	must(browsertest.Load(chromedp.Click(chromedp.CSS(`nav a[href="/staff/network"]`))), chromedp.WaitVisible(chromedp.CSS("#add-command")))
 	check("network")
 	lu := e.newPeerNode("hotline-lu")
 	fill := func(signing string) {
@@ -198,7 +192,7 @@ func TestBrowserNetwork(t *testing.T) {
 			chromedp.SendKeys(chromedp.CSS("#signing_key"), signing),
 			chromedp.SendKeys(chromedp.CSS("#encryption_key"), "x25519:"+b64(lu.exchange.Public())),
 			chromedp.SendKeys(chromedp.CSS("#jurisdictions"), "LU"), chromedp.Click(chromedp.CSS("#share-description")),
-			chromedp.Click(chromedp.CSS(`form[action="/staff/network/peers"] button[type=submit]`)))
+			browsertest.Load(chromedp.Click(chromedp.CSS(`form[action="/staff/network/peers"] button[type=submit]`))))
 	}
 	fill("ed25519:not-a-key")
 	must(chromedp.WaitVisible(chromedp.CSS("#error-summary")))
@@ -215,22 +209,25 @@ func TestBrowserNetwork(t *testing.T) {
 	if p, err := e.db.Peer(bg, "lu"); err != nil || !slices.Equal(p.Share, []string{canopy.ShareDescription, canopy.SharePlatform, canopy.ShareURLs}) {
 		t.Fatalf("peer added in the browser: %+v %v", p, err)
 	}
-	must(chromedp.Click(chromedp.CSS(`a.button[href="/staff/network/peers/lu"]`)), chromedp.WaitVisible(chromedp.CSS(`form[action="/staff/network/peers/lu"]`)))
+	must(browsertest.Load(chromedp.Click(chromedp.CSS(`a.button[href="/staff/network/peers/lu"]`))),
+		chromedp.WaitVisible(chromedp.CSS(`form[action="/staff/network/peers/lu"]`)))
 	check("peer")
-	must(chromedp.Click(chromedp.CSS(`a.button[href="/staff/network/peers/lu/remove"]`)), chromedp.WaitVisible(chromedp.CSS(`form[action="/staff/network/peers/lu/remove"]`)))
+	must(browsertest.Load(chromedp.Click(chromedp.CSS(`a.button[href="/staff/network/peers/lu/remove"]`))),
+		chromedp.WaitVisible(chromedp.CSS(`form[action="/staff/network/peers/lu/remove"]`)))
 	check("confirm removal")
-	must(chromedp.Click(chromedp.CSS(`form[action="/staff/logout"] button`)), chromedp.WaitVisible(chromedp.CSS("#email")))
+	must(browsertest.Load(chromedp.Click(chromedp.CSS(`form[action="/staff/logout"] button`))), chromedp.WaitVisible(chromedp.CSS("#email")))
 
 	// The analyst: the unrouted list, a referral, an answer to a peer.
 	signIn(canopy.RoleAnalyst, "table.queue")
-	must(chromedp.Click(chromedp.CSS(`a[href="/staff/unrouted"]`)), chromedp.WaitVisible(chromedp.CSS(`a[href="/staff/reports/`+unrouted+`"]`)))
+	must(browsertest.Load(chromedp.Click(chromedp.CSS(`a[href="/staff/unrouted"]`))),
+		chromedp.WaitVisible(chromedp.CSS(`a[href="/staff/reports/`+unrouted+`"]`)))
 	check("unrouted")
 	must(chromedp.Navigate(origin+"/staff/reports/"+hosted), chromedp.WaitVisible(chromedp.CSS(`form[action$="/refer"]`)))
 	if s := text("#border-title + p"); !strings.Contains(s, "Hosted in BE") {
 		t.Fatalf("routing on the report page: %q", s)
 	}
 	check("report with the cross-border panel")
-	must(chromedp.Click(chromedp.CSS(`form[action$="/refer"] button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(".notice")))
+	must(browsertest.Load(chromedp.Click(chromedp.CSS(`form[action$="/refer"] button[type=submit]`))), chromedp.WaitVisible(chromedp.CSS(".notice")))
 	if s := text(".notice"); !strings.Contains(s, "The report is referred") {
 		t.Fatalf("after referring: %q", s)
 	}
@@ -240,10 +237,10 @@ func TestBrowserNetwork(t *testing.T) {
 	}
 	must(chromedp.Navigate(origin+"/staff/reports/"+referred), chromedp.WaitVisible(chromedp.CSS(`form[action$="/status"]`)))
 	check("report referred here")
-	must(chromedp.Click(chromedp.CSS(`button[value="rejected"]`)), chromedp.WaitVisible(chromedp.CSS("#error-summary")))
+	must(browsertest.Load(chromedp.Click(chromedp.CSS(`button[value="rejected"]`))), chromedp.WaitVisible(chromedp.CSS("#error-summary")))
 	check("answer with errors")
-	must(chromedp.SendKeys(chromedp.CSS("#status_reason"), "Not hosted here."), chromedp.Click(chromedp.CSS(`button[value="rejected"]`)),
-		chromedp.WaitVisible(chromedp.CSS(".notice")))
+	must(chromedp.SendKeys(chromedp.CSS("#status_reason"), "Not hosted here."),
+		browsertest.Load(chromedp.Click(chromedp.CSS(`button[value="rejected"]`))), chromedp.WaitVisible(chromedp.CSS(".notice")))
 	if s := text("ol.timeline"); !strings.Contains(s, "Sent to peer nl: rejected") {
 		t.Fatalf("timeline after answering: %s", s)
 	}

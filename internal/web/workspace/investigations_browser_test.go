@@ -1,6 +1,7 @@
 package workspace
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,61 +56,53 @@ func TestBrowserInvestigation(t *testing.T) {
 				}
 				return strings.Join(strings.Fields(s), " ")
 			}
-			// arrive waits for the page a form loads: its address says
-			// what was done.
-			arrive := func(done string) {
+			// send runs the step that sends a form and waits for the page
+			// it loads (browsertest.Load), whose address says what was
+			// done.
+			send := func(done string, step chromedp.Action[chromedp.Void]) {
 				t.Helper()
-				for deadline := time.Now().Add(15 * time.Second); ; {
-					loc, _ := chromedp.Run(ctx, chromedp.Location())
-					if strings.HasSuffix(loc, "?done="+done) {
-						must(chromedp.WaitVisible(chromedp.CSS(".notice")))
-						return
-					}
-					if time.Now().After(deadline) {
-						t.Fatalf("at %s, want the page after %q", loc, done)
-					}
-					time.Sleep(100 * time.Millisecond)
+				must(browsertest.Load(step), chromedp.WaitVisible(chromedp.CSS(".notice")))
+				if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.HasSuffix(loc, "?done="+done) {
+					t.Fatalf("at %s, want the page after %q", loc, done)
 				}
 			}
 
 			m := e.members[canopy.RoleAnalyst]
 			must(chromedp.Navigate(origin+"/staff/login"),
 				chromedp.SendKeys(chromedp.CSS("#email"), m.Email), chromedp.SendKeys(chromedp.CSS("#password"), password),
-				chromedp.Click(chromedp.CSS(`form[action="/staff/login"] button`)), chromedp.WaitVisible(chromedp.CSS("#code")),
+				browsertest.Load(chromedp.Click(chromedp.CSS(`form[action="/staff/login"] button`))), chromedp.WaitVisible(chromedp.CSS("#code")),
 				chromedp.SendKeys(chromedp.CSS("#code"), stafftest.Code(m.secret, e.clock.now())),
-				chromedp.Click(chromedp.CSS(`form[action="/staff/login/factor"] button[type=submit]`)),
+				browsertest.Load(chromedp.Click(chromedp.CSS(`form[action="/staff/login/factor"] button[type=submit]`))),
 				chromedp.WaitVisible(chromedp.CSS(`nav a[href="/staff/investigations"]`)),
-				chromedp.Click(chromedp.CSS(`nav a[href="/staff/investigations"]`)), chromedp.WaitVisible(chromedp.CSS("#new-title")))
+				browsertest.Load(chromedp.Click(chromedp.CSS(`nav a[href="/staff/investigations"]`))), chromedp.WaitVisible(chromedp.CSS("#new-title")))
 			check("investigations")
 
 			// Open one: without a title first.
-			must(chromedp.Click(chromedp.CSS(`form[method=post][action="/staff/investigations"] button[type=submit]`)),
+			must(browsertest.Load(chromedp.Click(chromedp.CSS(`form[method=post][action="/staff/investigations"] button[type=submit]`))),
 				chromedp.WaitVisible(chromedp.CSS("#error-summary")))
 			if s := text("#new-title-error"); !strings.Contains(s, "Please fill this in") {
 				t.Fatalf("title error: %q", s)
 			}
 			check("new investigation with a mistake")
-			must(chromedp.SendKeys(chromedp.CSS("#new-title"), invTitle),
-				chromedp.Click(chromedp.CSS(`form[method=post][action="/staff/investigations"] button[type=submit]`)))
-			arrive("opened")
+			must(chromedp.SendKeys(chromedp.CSS("#new-title"), invTitle))
+			send("opened", chromedp.Click(chromedp.CSS(`form[method=post][action="/staff/investigations"] button[type=submit]`)))
 			check("investigation")
 
-			must(chromedp.SendKeys(chromedp.CSS("#link-report"), rep), chromedp.Click(chromedp.CSS(`form[action$="/reports"] button[type=submit]`)))
-			arrive("linked")
+			must(chromedp.SendKeys(chromedp.CSS("#link-report"), rep))
+			send("linked", chromedp.Click(chromedp.CSS(`form[action$="/reports"] button[type=submit]`)))
 			must(chromedp.SendKeys(chromedp.CSS("#task-title"), invTask), chromedp.SetValue(chromedp.CSS("#task-assignee"), e.members[canopy.RoleLiaison].ID),
-				chromedp.SetValue(chromedp.CSS("#task-due"), "2026-12-31"), chromedp.Click(chromedp.CSS(`form[action$="/tasks"] button[type=submit]`)))
-			arrive("task")
-			must(chromedp.SendKeys(chromedp.CSS("#note-note"), invNote), chromedp.Click(chromedp.CSS(`form[action$="/notes"] button[type=submit]`)))
-			arrive("note")
+				chromedp.SetValue(chromedp.CSS("#task-due"), "2026-12-31"))
+			send("task", chromedp.Click(chromedp.CSS(`form[action$="/tasks"] button[type=submit]`)))
+			must(chromedp.SendKeys(chromedp.CSS("#note-note"), invNote))
+			send("note", chromedp.Click(chromedp.CSS(`form[action$="/notes"] button[type=submit]`)))
 			if s := text("#tasks-caption + thead + tbody"); !strings.Contains(s, invTask) || !strings.Contains(s, "Test liaison") {
 				t.Fatalf("tasks: %q", s)
 			}
 			check("investigation with a report, a task and a note")
 
 			// An image, through the form, streamed.
-			must(chromedp.SendKeys(chromedp.CSS("#upload-why"), invWhy), chromedp.SetUploadFiles(chromedp.CSS("#upload-file"), []string{file}),
-				chromedp.Click(chromedp.CSS(`form[action$="/evidence"] button[type=submit]`)))
-			arrive("acquired")
+			must(chromedp.SendKeys(chromedp.CSS("#upload-why"), invWhy), chromedp.SetUploadFiles(chromedp.CSS("#upload-file"), []string{file}))
+			send("acquired", chromedp.Click(chromedp.CSS(`form[action$="/evidence"] button[type=submit]`)))
 			if s := text(".notice"); !strings.Contains(s, "Its SHA-256 is") {
 				t.Fatalf("after the upload: %q", s)
 			}
@@ -124,9 +117,8 @@ func TestBrowserInvestigation(t *testing.T) {
 			if s := text(`form[action$="/reveal"] button`); s != "Reveal for 10 seconds" {
 				t.Fatalf("reveal button: %q", s)
 			}
-			must(chromedp.SendKeys(chromedp.CSS("#reveal-why"), "compare with the report"),
-				chromedp.Click(chromedp.CSS(`form[action$="/reveal"] button[type=submit]`)))
-			arrive("revealed")
+			must(chromedp.SendKeys(chromedp.CSS("#reveal-why"), "compare with the report"))
+			send("revealed", chromedp.Click(chromedp.CSS(`form[action$="/reveal"] button[type=submit]`)))
 			if s := text("#preview-title ~ .notice"); !strings.Contains(s, "Shown as it is until") {
 				t.Fatalf("revealed: %q", s)
 			}
@@ -137,28 +129,22 @@ func TestBrowserInvestigation(t *testing.T) {
 				}
 			}
 			check("item, revealed")
-			e.clock.add(11 * time.Second)
-			for deadline := time.Now().Add(20 * time.Second); ; {
-				loc, _ := chromedp.Run(ctx, chromedp.Location())
-				if !strings.Contains(loc, "?done=") {
-					must(chromedp.WaitVisible(chromedp.CSS(`img[alt="Preview of the image, blurred and grey"]`)))
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("the revealed page never blurred again: at %s", loc)
-				}
-				time.Sleep(200 * time.Millisecond)
-			}
+			// Load listens from before the clock passes the end, so the
+			// page the tab then loads by itself cannot slip by; one loaded
+			// before that (after a slow check) is still revealed, and
+			// loads itself again.
+			must(browsertest.Load(chromedp.Func(func(context.Context, *chromedp.Target) error {
+				e.clock.add(11 * time.Second)
+				return nil
+			})), chromedp.WaitVisible(chromedp.CSS(`img[alt="Preview of the image, blurred and grey"]`)))
 			check("item, blurred again")
 
 			// Revealed, then hidden at once.
-			must(chromedp.SendKeys(chromedp.CSS("#reveal-why"), "once more"),
-				chromedp.Click(chromedp.CSS(`form[action$="/reveal"] button[type=submit]`)))
-			arrive("revealed")
-			must(chromedp.Click(chromedp.CSS(`form[action$="/hide"] button[type=submit]`)))
-			arrive("hidden")
+			must(chromedp.SendKeys(chromedp.CSS("#reveal-why"), "once more"))
+			send("revealed", chromedp.Click(chromedp.CSS(`form[action$="/reveal"] button[type=submit]`)))
+			send("hidden", chromedp.Click(chromedp.CSS(`form[action$="/hide"] button[type=submit]`)))
 			must(chromedp.WaitVisible(chromedp.CSS(`img[alt="Preview of the image, blurred and grey"]`)))
-			must(chromedp.Click(chromedp.CSS(".crumbs a")), chromedp.WaitVisible(chromedp.CSS("#evidence-caption")))
+			must(browsertest.Load(chromedp.Click(chromedp.CSS(".crumbs a"))), chromedp.WaitVisible(chromedp.CSS("#evidence-caption")))
 			check("investigation with evidence")
 		})
 	}
