@@ -310,10 +310,8 @@ func langName(code string) string { return i18n.Get(code).T("portal.lang.self") 
 // cases by default, the caseworker's own or all of them, within their
 // jurisdictions.
 func (s *server) cases(w http.ResponseWriter, r *http.Request, m *member) {
-	const perPage = 50
 	q := r.URL.Query()
-	page, _ := strconv.Atoi(q.Get("page"))
-	page = max(page, 1)
+	page := pageNumber(q)
 	v := casesView{State: q.Get("state"), Mine: q.Get("mine") == "1"}
 	if v.State != "closed" && v.State != "all" {
 		v.State = "open"
@@ -330,20 +328,14 @@ func (s *server) cases(w http.ResponseWriter, r *http.Request, m *member) {
 		s.fail(w, r, m, err)
 		return
 	}
-	v.Cases, v.Total, v.Page, v.Pages = list, total, page, max(1, (total+perPage-1)/perPage)
-	link := func(page int) string {
+	v.Cases = list
+	v.paging = pageOf(total, page, func(page int) string {
 		u := url.Values{"state": {v.State}, "page": {strconv.Itoa(page)}}
 		if v.Mine {
 			u.Set("mine", "1")
 		}
 		return "/staff/cases?" + u.Encode()
-	}
-	if page > 1 {
-		v.Prev = link(page - 1)
-	}
-	if page < v.Pages {
-		v.Next = link(page + 1)
-	}
+	})
 	names, err := s.accountNames(r.Context())
 	if err != nil {
 		s.internalError(w, r, err)
@@ -357,11 +349,10 @@ func (s *server) cases(w http.ResponseWriter, r *http.Request, m *member) {
 }
 
 type casesView struct {
-	Cases              []canopy.Case
-	Total, Page, Pages int
-	Prev, Next         string
-	State              string // open, closed or all
-	Mine               bool
+	Cases []canopy.Case
+	paging
+	State string // open, closed or all
+	Mine  bool
 }
 
 // newCaseView is the form that opens a case.

@@ -311,11 +311,10 @@ func (s *server) reportToInvestigation(w http.ResponseWriter, r *http.Request, m
 // The list.
 
 type investigationsView struct {
-	Rows               []evidence.Summary
-	Total, Page, Pages int
-	Prev, Next         string
-	Status             string // open, closed or all
-	New                newInvestigationForm
+	Rows []evidence.Summary
+	paging
+	Status string // open, closed or all
+	New    newInvestigationForm
 	// Jurisdictions are the choices for a new investigation, when the
 	// member has one to make.
 	Jurisdictions []string
@@ -328,10 +327,8 @@ func (s *server) invList(w http.ResponseWriter, r *http.Request, m *member) {
 }
 
 func (s *server) renderInvList(w http.ResponseWriter, r *http.Request, m *member, status int, f newInvestigationForm, errs *formErrors) {
-	const perPage = 50
 	q := r.URL.Query()
-	n, _ := strconv.Atoi(q.Get("page"))
-	n = max(n, 1)
+	n := pageNumber(q)
 	v := investigationsView{Status: q.Get("status"), New: f, Jurisdictions: s.investigationJurisdictions(m.account)}
 	if v.Status != canopy.InvestigationClosed && v.Status != "all" {
 		v.Status = canopy.InvestigationOpen
@@ -345,16 +342,10 @@ func (s *server) renderInvList(w http.ResponseWriter, r *http.Request, m *member
 		s.invFail(w, r, m, err)
 		return
 	}
-	v.Rows, v.Total, v.Page, v.Pages = rows, total, n, max(1, (total+perPage-1)/perPage)
-	link := func(n int) string {
+	v.Rows = rows
+	v.paging = pageOf(total, n, func(n int) string {
 		return "/staff/investigations?" + url.Values{"status": {v.Status}, "page": {strconv.Itoa(n)}}.Encode()
-	}
-	if n > 1 {
-		v.Prev = link(n - 1)
-	}
-	if n < v.Pages {
-		v.Next = link(n + 1)
-	}
+	})
 	names, err := s.accountNames(r.Context())
 	if err != nil {
 		s.internalError(w, r, err)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/canopy-org/canopy"
@@ -343,3 +345,32 @@ type peerBox struct {
 }
 
 func (p *page) PeerBox(f peerForm, banks []string) peerBox { return peerBox{P: p, F: f, Banks: banks} }
+
+// perPage is how many rows a paged list shows.
+const perPage = 50
+
+// paging is a list's place among its pages: how many rows in all, the
+// page shown, how many pages, and links to the pages either side.
+type paging struct {
+	Total, Page, Pages int
+	Prev, Next         string
+}
+
+// pageNumber is the page a list's query asks for, from 1.
+func pageNumber(q url.Values) int {
+	n, _ := strconv.Atoi(q.Get("page"))
+	return max(n, 1)
+}
+
+// pageOf places page among the pages of total rows; link makes a page's
+// address.
+func pageOf(total, page int, link func(int) string) paging {
+	p := paging{Total: total, Page: page, Pages: max(1, (total+perPage-1)/perPage)}
+	if page > 1 {
+		p.Prev = link(page - 1)
+	}
+	if page < p.Pages {
+		p.Next = link(page + 1)
+	}
+	return p
+}

@@ -423,12 +423,11 @@ var boardStateNames = map[string]string{
 }
 
 type boardView struct {
-	State              string
-	Host               string
-	Hosts              []canopy.Host
-	Rows               []takedown.BoardRow
-	Total, Page, Pages int
-	Prev, Next         string
+	State string
+	Host  string
+	Hosts []canopy.Host
+	Rows  []takedown.BoardRow
+	paging
 	// Full is true for staff who send notices: every state. Others see
 	// the escalated notices only.
 	Full bool
@@ -441,10 +440,8 @@ func (v boardView) BoardStates() []string { return boardStates }
 func (v boardView) StateName(s string) string { return boardStateNames[s] }
 
 func (s *server) takedownBoard(w http.ResponseWriter, r *http.Request, m *member) {
-	const perPage = 50
 	q := r.URL.Query()
-	page, _ := strconv.Atoi(q.Get("page"))
-	page = max(page, 1)
+	page := pageNumber(q)
 	v := boardView{State: q.Get("state"), Host: q.Get("host"), Full: access.Can(m.account.Role, access.ReportTakedown)}
 	if !slices.Contains(boardStates, v.State) {
 		v.State = "open"
@@ -478,20 +475,14 @@ func (s *server) takedownBoard(w http.ResponseWriter, r *http.Request, m *member
 		s.internalError(w, r, err)
 		return
 	}
-	v.Rows, v.Hosts, v.Total, v.Page, v.Pages = rows, hosts, total, page, max(1, (total+perPage-1)/perPage)
-	link := func(page int) string {
+	v.Rows, v.Hosts = rows, hosts
+	v.paging = pageOf(total, page, func(page int) string {
 		u := url.Values{"state": {v.State}, "page": {strconv.Itoa(page)}}
 		if v.Host != "" {
 			u.Set("host", v.Host)
 		}
 		return "/staff/takedown?" + u.Encode()
-	}
-	if page > 1 {
-		v.Prev = link(page - 1)
-	}
-	if page < v.Pages {
-		v.Next = link(page + 1)
-	}
+	})
 	title := "Takedown"
 	if !v.Full {
 		title = "Escalated takedowns"
