@@ -215,7 +215,7 @@ func TestSweepWrongDatabase(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		w.clock.add(72 * time.Hour)
+		w.clock.Add(72 * time.Hour)
 		if n, err := w.svc.SweepOrphans(ctx, time.Hour); err != nil || n != 0 {
 			t.Fatalf("SweepOrphans = %d, %v; want nothing deleted", n, err)
 		}

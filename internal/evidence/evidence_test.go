@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +24,7 @@ import (
 	"github.com/canopy-org/canopy/internal/audit/audittest"
 	"github.com/canopy-org/canopy/internal/blob"
 	"github.com/canopy-org/canopy/internal/bundle"
+	"github.com/canopy-org/canopy/internal/clocktest"
 	"github.com/canopy-org/canopy/internal/evidence"
 	"github.com/canopy-org/canopy/internal/seal"
 	"github.com/canopy-org/canopy/internal/store"
@@ -37,13 +37,6 @@ var (
 	beLiaison  = &canopy.Account{ID: "libe", Role: canopy.RoleLiaison, Jurisdictions: []string{"BE"}}
 	caseworker = &canopy.Account{ID: "cw1", Role: canopy.RoleCaseworker}
 )
-
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
 
 type env struct {
 	svc  *evidence.Service
@@ -67,7 +60,7 @@ func newEnv(t *testing.T, db *store.DB) *env {
 	}
 	// Nanoseconds the store does not keep: what is sealed against a time
 	// must open against the time read back.
-	c := &clock{now: time.Date(2026, 11, 27, 9, 0, 0, 123456789, time.UTC)}
+	c := clocktest.New(time.Date(2026, 11, 27, 9, 0, 0, 123456789, time.UTC))
 	log := audittest.Open(t, db)
 	log.Now = c.Now
 	return &env{svc: &evidence.Service{DB: db, Keys: keys, Audit: log, Blobs: d, Now: c.Now}, log: log, dir: dir, blob: d}

@@ -85,7 +85,7 @@ func TestReveal(t *testing.T) {
 		}
 		expect("after a refused reveal", frLiaison, item.ID, blurred, time.Time{})
 
-		w.clock.add(time.Minute)
+		w.clock.Add(time.Minute)
 		es := len(w.entries(t))
 		until, err := w.svc.Reveal(ctx, frLiaison, item.ID, "compare with the bank's image")
 		if err != nil {
@@ -126,9 +126,9 @@ func TestReveal(t *testing.T) {
 		expect("revealed", frLiaison, item.ID, revealed, until)
 		expect("another member", liaison, item.ID, blurred, time.Time{})
 		expect("another item", frLiaison, other.ID, blurred, time.Time{})
-		w.clock.add(5*time.Minute - time.Microsecond)
+		w.clock.Add(5*time.Minute - time.Microsecond)
 		expect("just before the end", frLiaison, item.ID, revealed, until)
-		w.clock.add(time.Microsecond)
+		w.clock.Add(time.Microsecond)
 		expect("at the end", frLiaison, item.ID, blurred, time.Time{})
 		if got := w.svc.RevealedUntil(frLiaison, item.ID); !got.IsZero() {
 			t.Errorf("RevealedUntil after the end: %v", got)

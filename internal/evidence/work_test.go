@@ -17,6 +17,7 @@ import (
 
 	"github.com/canopy-org/canopy"
 	"github.com/canopy-org/canopy/internal/audit"
+	"github.com/canopy-org/canopy/internal/clocktest"
 	"github.com/canopy-org/canopy/internal/evidence"
 	"github.com/canopy-org/canopy/internal/seal"
 	"github.com/canopy-org/canopy/internal/store"
@@ -29,21 +30,19 @@ var (
 	auditor    = &canopy.Account{ID: "au1", Role: canopy.RoleAuditor}
 )
 
-func (c *clock) add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.now = c.now.Add(d) }
-
 // work is an evidence service on a clock the test moves, with staff
 // accounts to assign tasks to and reports to link.
 type work struct {
 	*env
 	db    *store.DB
-	clock *clock
+	clock *clocktest.Clock
 }
 
 func newWork(t *testing.T, db *store.DB) *work {
 	t.Helper()
 	ctx := context.Background()
 	e := newEnv(t, db)
-	c := &clock{now: time.Date(2026, 11, 27, 9, 0, 0, 123456789, time.UTC)}
+	c := clocktest.New(time.Date(2026, 11, 27, 9, 0, 0, 123456789, time.UTC))
 	e.svc.Now, e.log.Now = c.Now, c.Now
 	for _, a := range []canopy.Account{
 		{ID: "an1", Role: canopy.RoleAnalyst},
@@ -243,7 +242,7 @@ func TestInvestigationChanges(t *testing.T) {
 				canopy.InvestigationReopened, "new lead " + marker, audit.ActionInvestigationChange, map[string]string{"step": "reopened"}},
 		}
 		for _, s := range steps {
-			w.clock.add(time.Minute)
+			w.clock.Add(time.Minute)
 			before, auditsBefore := len(w.timeline(t, id)), len(w.entries(t))
 			ref, err := s.do()
 			if err != nil {
@@ -716,7 +715,7 @@ func TestTransfer(t *testing.T) {
 		var items []*evidence.Item
 		items = append(items, w.acquire(t, id, "photo.png", pngBytes(t)))
 		for i := range 4 {
-			w.clock.add(time.Second)
+			w.clock.Add(time.Second)
 			items = append(items, w.acquire(t, id, "chat"+strconv.Itoa(i)+".txt", []byte("chat log "+strconv.Itoa(i))))
 		}
 		gone := w.acquire(t, id, "gone.txt", []byte("gone"))
@@ -733,7 +732,7 @@ func TestTransfer(t *testing.T) {
 			return out
 		}
 
-		w.clock.add(time.Minute)
+		w.clock.Add(time.Minute)
 		es := len(w.entries(t))
 		if err := w.svc.Transfer(ctx, frLiaison, id, nil, " Europol ", "joint analysis"); err != nil {
 			t.Fatal(err)
@@ -836,14 +835,14 @@ func TestListAndInvestigation(t *testing.T) {
 		ctx := context.Background()
 		w := newWork(t, db)
 		fr := w.open(t, frLiaison, "Heron FR", "")
-		w.clock.add(time.Minute)
+		w.clock.Add(time.Minute)
 		be := w.open(t, beLiaison, "Kestrel BE", "")
-		w.clock.add(time.Minute)
+		w.clock.Add(time.Minute)
 		none := w.open(t, liaison, "Osprey", "")
-		w.clock.add(time.Minute)
+		w.clock.Add(time.Minute)
 		fr2 := w.open(t, liaison, "Harrier FR", "fr")
 		photo := w.acquire(t, fr, "photo one.png", pngBytes(t))
-		w.clock.add(time.Second) // items are in the order they came
+		w.clock.Add(time.Second) // items are in the order they came
 		gone := w.acquire(t, fr, "gone.txt", []byte("gone"))
 		if err := w.svc.Destroy(ctx, frLiaison, gone.ID, "not relevant"); err != nil {
 			t.Fatal(err)
@@ -1013,7 +1012,7 @@ func TestReportInvestigations(t *testing.T) {
 		if err := w.svc.Close(ctx, analyst, all, "done"); err != nil {
 			t.Fatal(err)
 		}
-		w.clock.add(48 * time.Hour)
+		w.clock.Add(48 * time.Hour)
 		if _, err := w.svc.PurgeClosed(ctx, w.clock.Now(), 10); err != nil {
 			t.Fatal(err)
 		}

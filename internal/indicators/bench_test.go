@@ -113,7 +113,7 @@ func BenchmarkRoller(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				e.clock.add(time.Minute)
+				e.clock.Add(time.Minute)
 				if _, err := e.triage.Open(ctx, analyst, rc.ReportID); err != nil {
 					b.Fatal(err)
 				}

@@ -5,12 +5,12 @@ import (
 	"crypto/rand"
 	"maps"
 	"math"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/canopy-org/canopy"
 	"github.com/canopy-org/canopy/internal/audit/audittest"
+	"github.com/canopy-org/canopy/internal/clocktest"
 	"github.com/canopy-org/canopy/internal/intake"
 	"github.com/canopy-org/canopy/internal/seal"
 	"github.com/canopy-org/canopy/internal/store"
@@ -23,22 +23,10 @@ var (
 	supervisor = &canopy.Account{ID: "su1", Role: canopy.RoleSupervisor}
 )
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 type env struct {
 	t      testing.TB
 	db     *store.DB
-	clock  *clock
+	clock  *clocktest.Clock
 	intake *intake.Service
 	triage *triage.Service
 	roller *Roller
@@ -51,7 +39,7 @@ func newEnv(t testing.TB, db *store.DB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{now: time.Date(2026, 1, 31, 23, 0, 0, 0, time.UTC)}
+	c := clocktest.New(time.Date(2026, 1, 31, 23, 0, 0, 0, time.UTC))
 	log := audittest.Open(t, db)
 	log.Now = c.Now
 	return &env{t: t, db: db, clock: c,
@@ -133,12 +121,12 @@ func TestRollups(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		a := e.report(canopy.ChannelPortal, "csam")       // January, 23:00
-		e.clock.add(30 * time.Minute)                     // 23:30
+		e.clock.Add(30 * time.Minute)                     // 23:30
 		b := e.report(canopy.ChannelPlatform, "grooming") // January too
-		e.clock.add(40 * time.Minute)                     // 00:10, 1 February
+		e.clock.Add(40 * time.Minute)                     // 00:10, 1 February
 		c := e.report(canopy.ChannelPortal, "csam")       // February; merged later
 		e.look(a)                                         // a: 70 min
-		e.clock.add(20 * time.Minute)
+		e.clock.Add(20 * time.Minute)
 		e.look(b) // b: 60 min
 		e.roll()
 
@@ -156,7 +144,7 @@ func TestRollups(t *testing.T) {
 
 		// b is assessed as csam: it moves from grooming to csam; c is
 		// merged into a and leaves every population.
-		e.clock.add(time.Hour)
+		e.clock.Add(time.Hour)
 		e.assess(supervisor, b, "csam", canopy.OutcomeNoFurtherAction)
 		if err := e.triage.Merge(context.Background(), supervisor, a, c); err != nil {
 			t.Fatal(err)
@@ -183,12 +171,12 @@ func TestRollups(t *testing.T) {
 		// of its two addresses comes down within a day.
 		e.event(a, canopy.EventRouted, map[string]string{"jurisdiction": "BE", "route": canopy.RoutePeer, "peer": "be"})
 		e.event(a, canopy.EventReferred, map[string]string{"peer": "be", "referral": "r1"})
-		e.clock.add(3 * time.Hour)
+		e.clock.Add(3 * time.Hour)
 		e.event(a, canopy.EventReferralStatus, map[string]string{"direction": "in", "peer": "be", "referral": "r1", "status": canopy.ReferralAccepted})
 		e.event(a, canopy.EventNoticeSent, map[string]string{"host": "h", "notice": "n1", "urls": "2", "takedowns": "t1 t2"})
-		e.clock.add(5 * time.Hour)
+		e.clock.Add(5 * time.Hour)
 		e.event(a, canopy.EventTakedownStatus, map[string]string{"takedown": "t1", "status": canopy.TakedownAcknowledged})
-		e.clock.add(5 * time.Hour)
+		e.clock.Add(5 * time.Hour)
 		e.event(a, canopy.EventTakedownStatus, map[string]string{"takedown": "t1", "status": canopy.TakedownRemoved})
 		e.roll()
 		d = e.dashboard(DimAll, DimAll)

@@ -62,7 +62,7 @@ func TestSupportIndicators(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkIn(id, 2)
-			e.clock.add(48 * time.Hour)
+			e.clock.Add(48 * time.Hour)
 			if err := svc.AdvanceReferral(ctx, caseworker, id, ref.ID, canopy.ServiceReferralFirstContact, time.Time{}); err != nil {
 				t.Fatal(err)
 			}

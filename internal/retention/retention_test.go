@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	"github.com/canopy-org/canopy/internal/audit"
 	"github.com/canopy-org/canopy/internal/audit/audittest"
 	"github.com/canopy-org/canopy/internal/blob"
+	"github.com/canopy-org/canopy/internal/clocktest"
 	"github.com/canopy-org/canopy/internal/evidence"
 	"github.com/canopy-org/canopy/internal/intake"
 	"github.com/canopy-org/canopy/internal/retention"
@@ -38,18 +38,6 @@ var (
 	admin      = &canopy.Account{ID: "ad1", Role: canopy.RoleAdministrator}
 )
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // TestPurgeNotIllegal: a report found not illegal is purged once its
 // policy's days have passed, and then no path reads its words: not staff
 // opening it, not the reporter's follow-up, not a new message; its status
@@ -65,7 +53,7 @@ func TestPurgeNotIllegal(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := &clock{now: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)}
+		c := clocktest.New(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))
 		log := audittest.Open(t, db)
 		log.Now = c.Now
 		in := &intake.Service{DB: db, Keys: keys, Audit: log, Now: c.Now}
@@ -120,12 +108,12 @@ func TestPurgeNotIllegal(t *testing.T) {
 		if err := ret.SetPolicy(ctx, audit.System, canopy.RetentionReportNotIllegal, 30); err != nil {
 			t.Fatal(err)
 		}
-		c.add(29 * 24 * time.Hour)
+		c.Add(29 * 24 * time.Hour)
 		recent, _ := report(true) // decided now: within its days
 		if n, err := ret.Purge(ctx); err != nil || n[canopy.RetentionReportNotIllegal] != 0 {
 			t.Fatalf("a purge before the days passed: %v %v", n, err)
 		}
-		c.add(2 * 24 * time.Hour)
+		c.Add(2 * 24 * time.Hour)
 		n, err := ret.Purge(ctx)
 		if err != nil || n[canopy.RetentionReportNotIllegal] != 1 {
 			t.Fatalf("purged %v: %v", n, err)
@@ -188,7 +176,7 @@ func TestPurgeClosedCases(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := &clock{now: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)}
+		c := clocktest.New(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))
 		log := audittest.Open(t, db)
 		log.Now = c.Now
 		sup := &support.Service{DB: db, Keys: keys, Audit: log, Now: c.Now}
@@ -214,7 +202,7 @@ func TestPurgeClosedCases(t *testing.T) {
 		if err := ret.SetPolicy(ctx, audit.System, canopy.RetentionSupportCase, 365); err != nil {
 			t.Fatal(err)
 		}
-		c.add(366 * 24 * time.Hour)
+		c.Add(366 * 24 * time.Hour)
 		recent := open(true)
 		n, err := ret.Purge(ctx)
 		if err != nil || n[canopy.RetentionSupportCase] != 1 {
@@ -280,7 +268,7 @@ func testPurgeEvidence(t *testing.T, dialect string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{now: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)}
+	c := clocktest.New(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))
 	log := audittest.Open(t, db)
 	log.Now = c.Now
 	blobDir := t.TempDir()
@@ -371,9 +359,9 @@ func testPurgeEvidence(t *testing.T, dialect string) {
 
 	must(ret.SetPolicy(ctx, audit.System, canopy.RetentionEvidence, 30))
 	must(ret.SetPolicy(ctx, audit.System, canopy.RetentionReportNotIllegal, 30))
-	c.add(24 * time.Hour)
+	c.Add(24 * time.Hour)
 	must(ev.Reopen(ctx, liaison, reopened, "new lead"))
-	c.add(24 * time.Hour)
+	c.Add(24 * time.Hour)
 	recent := open("recent")
 	kept[recent] = acquire(recent, "kept.png", png, "seized")
 	must(ev.Close(ctx, liaison, recent, "charged")) // 29 days before the purge below
@@ -383,7 +371,7 @@ func testPurgeEvidence(t *testing.T, dialect string) {
 	wrapped := sealed.WrappedKey
 	lines := len(timeline(t, db, purged))
 
-	c.add(29 * 24 * time.Hour) // 31 days after the first closings
+	c.Add(29 * 24 * time.Hour) // 31 days after the first closings
 	n, err := ret.Purge(ctx)
 	if err != nil || n[canopy.RetentionEvidence] != 1 || n[canopy.RetentionReportNotIllegal] != 1 {
 		t.Fatalf("purged %v: %v", n, err)

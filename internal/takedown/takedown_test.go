@@ -23,6 +23,7 @@ import (
 	"github.com/canopy-org/canopy"
 	"github.com/canopy-org/canopy/internal/audit"
 	"github.com/canopy-org/canopy/internal/audit/audittest"
+	"github.com/canopy-org/canopy/internal/clocktest"
 	"github.com/canopy-org/canopy/internal/geo"
 	"github.com/canopy-org/canopy/internal/geo/geotest"
 	"github.com/canopy-org/canopy/internal/intake"
@@ -57,19 +58,6 @@ var testDNS = geotest.DNS{"files.fr-host.example": "203.0.113.5", "www.social.ex
 	"other-fr.example": "203.0.113.99"}
 
 var testNetworks = map[string]string{"192.0.2.0/24": "BE", "203.0.113.0/24": "FR"}
-
-// clock is the tests' time, moved by hand.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // loop records what takedown tells federation.
 type loop struct {
@@ -147,7 +135,7 @@ func verify(key ed25519.PublicKey, header string, body []byte) bool {
 type env struct {
 	t        *testing.T
 	db       *store.DB
-	clock    *clock
+	clock    *clocktest.Clock
 	log      *audit.Log
 	intake   *intake.Service
 	triage   *triage.Service
@@ -184,7 +172,7 @@ func newEnv(t *testing.T, db *store.DB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{now: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
+	c := clocktest.New(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
 	e := &env{t: t, db: db, clock: c, log: audittest.Open(t, db), loop: &loop{}}
 	e.log.Now = c.Now
 	e.intake = &intake.Service{DB: db, Keys: keys, Audit: e.log, Now: c.Now}
@@ -337,7 +325,7 @@ func TestLoop(t *testing.T) {
 		if _, err := e.svc.Send(ctx, caseworker, id); canopy.ErrorCode(err) != canopy.EFORBIDDEN {
 			t.Fatalf("a caseworker sent notices: %v", err)
 		}
-		e.clock.add(30 * time.Minute)
+		e.clock.Add(30 * time.Minute)
 		if n, err := e.svc.Send(ctx, analyst, id); err != nil || n != 2 {
 			t.Fatalf("send: %d %v", n, err)
 		}
@@ -400,7 +388,7 @@ func TestLoop(t *testing.T) {
 				t.Errorf("confirm %+v: %v, want %s", c.c, err, c.want)
 			}
 		}
-		e.clock.add(2 * time.Hour)
+		e.clock.Add(2 * time.Hour)
 		got, err := e.svc.Confirm(ctx, e.key, socialItem.ID, takedown.Confirmation{Status: canopy.TakedownRemoved, At: e.clock.Now().Add(-time.Hour)})
 		if err != nil || got.Status != canopy.TakedownRemoved || got.Removed.Sub(got.Notified) != time.Hour || got.RemovedBy != "host:social" {
 			t.Fatalf("confirm: %+v %v", got, err)
@@ -421,9 +409,7 @@ func TestLoop(t *testing.T) {
 			{72 * time.Hour, 4, 1}, // the escalation, to the liaison
 			{200 * time.Hour, 4, 1},
 		} {
-			e.clock.mu.Lock()
-			e.clock.now = sentAt.Add(step.at)
-			e.clock.mu.Unlock()
+			e.clock.Set(sentAt.Add(step.at))
 			e.tick()
 			if n := len(e.smtp.Messages()); n != step.mails {
 				t.Fatalf("step %d (%s): %d mails, want %d", i, step.at, n, step.mails)
@@ -531,9 +517,9 @@ func TestDeliveryFailures(t *testing.T) {
 				t.Fatalf("after a temporary failure: %+v", n.Notice)
 			}
 		}
-		e.clock.add(30 * time.Second)
+		e.clock.Add(30 * time.Second)
 		e.tick() // not due yet
-		e.clock.add(30 * time.Second)
+		e.clock.Add(30 * time.Second)
 		e.tick()
 		for _, n := range e.plan(id).Notices {
 			if n.Attempts != 2 || !n.Next.Equal(e.clock.Now().Add(2*time.Minute)) {
@@ -545,7 +531,7 @@ func TestDeliveryFailures(t *testing.T) {
 		e.hook.mu.Lock()
 		e.hook.status = http.StatusBadRequest
 		e.hook.mu.Unlock()
-		e.clock.add(2 * time.Minute)
+		e.clock.Add(2 * time.Minute)
 		e.tick()
 		for _, n := range e.plan(id).Notices {
 			if n.Status != canopy.NoticeFailed || !n.Next.IsZero() || n.Items[0].Status != canopy.TakedownPending {
