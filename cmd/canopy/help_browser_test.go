@@ -48,32 +48,12 @@ func TestFindHelpInBrowser(t *testing.T) {
 			ctx := browsertest.New(t, tc.scripts)
 			off := !tc.scripts
 			c := i18n.Get(tc.lang)
-			must := func(steps ...chromedp.Action[chromedp.Void]) {
-				t.Helper()
-				if err := chromedp.Do(ctx, steps...); err != nil {
-					t.Fatal(err)
-				}
-			}
-			text := func(sel string) string {
-				t.Helper()
-				s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-				if err != nil {
-					t.Fatal(err)
-				}
-				return strings.Join(strings.Fields(s), " ")
-			}
-			check := func(page string) {
-				t.Helper()
-				// The error summary takes focus, which scrolls the page
-				// under the sticky header; axe would judge the links the
-				// header half covers for the moment. Check the page as
-				// it first shows.
-				scrollTop(t, ctx, off)
-				browsertest.CheckAxeAll(t, ctx, page, off)
-				if wide := browsertest.WiderThanScreen(t, ctx, off); len(wide) > 0 {
-					t.Errorf("%s: wider than a phone's screen: %v", page, wide)
-				}
-			}
+			// The error summary takes focus, which scrolls the page
+			// under the sticky header; axe would judge the links the
+			// header half covers for the moment. Check the page as
+			// it first shows.
+			tab := browsertest.Tab{T: t, Ctx: ctx, ScriptsOff: off, All: true, Before: func() { scrollTop(t, ctx, off) }}
+			must, check, text := tab.Must, tab.Check, tab.Text
 
 			// From the start page, the menu leads to the finder.
 			must(chromedp.Navigate(m.URL()+"/?lang="+tc.lang), browsertest.Load(chromedp.Click(chromedp.CSS(`nav.nav a[href="/help"]`))),

@@ -34,12 +34,8 @@ func TestPortalInBrowser(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ctx := browsertest.New(t, tc.scripts)
 			off := !tc.scripts
-			must := func(steps ...chromedp.Action[chromedp.Void]) {
-				t.Helper()
-				if err := chromedp.Do(ctx, steps...); err != nil {
-					t.Fatal(err)
-				}
-			}
+			tab := browsertest.Tab{T: t, Ctx: ctx}
+			must := tab.Must
 			attr := func(sel, name string) string {
 				t.Helper()
 				v, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(sel), name))

@@ -73,28 +73,8 @@ func TestTransparencyInBrowser(t *testing.T) {
 			ctx := browsertest.New(t, tc.scripts)
 			off := !tc.scripts
 			c := i18n.Get(tc.lang)
-			must := func(steps ...chromedp.Action[chromedp.Void]) {
-				t.Helper()
-				if err := chromedp.Do(ctx, steps...); err != nil {
-					t.Fatal(err)
-				}
-			}
-			text := func(sel string) string {
-				t.Helper()
-				s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-				if err != nil {
-					t.Fatal(err)
-				}
-				return strings.Join(strings.Fields(s), " ")
-			}
-			check := func(page string) {
-				t.Helper()
-				scrollTop(t, ctx, off)
-				browsertest.CheckAxeAll(t, ctx, page, off)
-				if wide := browsertest.WiderThanScreen(t, ctx, off); len(wide) > 0 {
-					t.Errorf("%s: wider than a phone's screen: %v", page, wide)
-				}
-			}
+			tab := browsertest.Tab{T: t, Ctx: ctx, ScriptsOff: off, All: true, Before: func() { scrollTop(t, ctx, off) }}
+			must, check, text := tab.Must, tab.Check, tab.Text
 
 			// The footer of every page leads to the figures.
 			must(chromedp.Navigate(m.URL()+"/?lang="+tc.lang), browsertest.Load(chromedp.Click(chromedp.CSS(`footer a[href="/transparency"]`))),

@@ -75,12 +75,8 @@ func TestWorkspaceInBrowser(t *testing.T) {
 	base := m.public
 
 	ctx := browsertest.New(t, true)
-	must := func(steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	tab := browsertest.Tab{T: t, Ctx: ctx}
+	must := tab.Must
 	// send runs the step that sends a form and waits for the page it
 	// redirects to (browsertest.Load), which says what was done: the
 	// action is durable by then.

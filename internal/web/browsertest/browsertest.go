@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -167,4 +168,49 @@ func WiderThanScreen(t *testing.T, ctx context.Context, scriptsOff bool) []strin
 		t.Fatal(err)
 	}
 	return out
+}
+
+// Tab is a test's browser tab with the steps every browser test takes:
+// run steps or fail, read an element's text, check a page.
+type Tab struct {
+	T          *testing.T
+	Ctx        context.Context
+	ScriptsOff bool
+	// All fails Check on violations of every impact (CheckAxeAll), not
+	// only serious and critical ones.
+	All bool
+	// Before runs before each Check when set, such as scrolling back to
+	// the top of the page.
+	Before func()
+}
+
+// Must runs steps and fails the test if one fails.
+func (b Tab) Must(steps ...chromedp.Action[chromedp.Void]) {
+	b.T.Helper()
+	if err := chromedp.Do(b.Ctx, steps...); err != nil {
+		b.T.Fatal(err)
+	}
+}
+
+// Text is the text of the element sel selects, its spaces folded.
+func (b Tab) Text(sel string) string {
+	b.T.Helper()
+	s, err := chromedp.Run(b.Ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		b.T.Fatal(err)
+	}
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// Check runs axe on the page shown and fails the test on a violation, or
+// on anything wider than the screen.
+func (b Tab) Check(page string) {
+	b.T.Helper()
+	if b.Before != nil {
+		b.Before()
+	}
+	checkAxe(b.T, b.Ctx, page, b.ScriptsOff, b.All)
+	if wide := WiderThanScreen(b.T, b.Ctx, b.ScriptsOff); len(wide) > 0 {
+		b.T.Errorf("%s: wider than a phone's screen: %v", page, wide)
+	}
 }

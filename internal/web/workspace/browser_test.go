@@ -64,12 +64,8 @@ func TestBrowserPasskeys(t *testing.T) {
 		t.Fatalf("virtual authenticator: %v", err)
 	}
 
-	must := func(steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatal(err)
-		}
-	}
+	tab := browsertest.Tab{T: t, Ctx: ctx}
+	must := tab.Must
 	check := func(page string) {
 		t.Helper()
 		browsertest.CheckAxe(t, ctx, page, false)
@@ -148,27 +144,8 @@ func TestBrowserNetwork(t *testing.T) {
 	referred := e.referFrom(e.peer("nl", "NL"), "sextortion")
 	origin := e.http.URL
 
-	must := func(steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	check := func(page string) {
-		t.Helper()
-		browsertest.CheckAxe(t, ctx, page, true)
-		if out := browsertest.WiderThanScreen(t, ctx, true); len(out) > 0 {
-			t.Errorf("%s: wider than a phone's screen: %v", page, out)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return strings.Join(strings.Fields(s), " ")
-	}
+	tab := browsertest.Tab{T: t, Ctx: ctx, ScriptsOff: true}
+	must, check, text := tab.Must, tab.Check, tab.Text
 	// Each click below loads a page (scripts are off): browsertest.Load
 	// waits for it, and WaitVisible then only says it is the page meant.
 	signIn := func(role canopy.Role, lands string) {

@@ -25,27 +25,8 @@ func TestBrowserCaseworker(t *testing.T) {
 	rep := freshReport(e)
 	origin := e.http.URL
 
-	must := func(steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	check := func(page string) {
-		t.Helper()
-		browsertest.CheckAxe(t, ctx, page, false)
-		if out := browsertest.WiderThanScreen(t, ctx, false); len(out) > 0 {
-			t.Errorf("%s: wider than a phone's screen: %v", page, out)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return strings.Join(strings.Fields(s), " ")
-	}
+	tab := browsertest.Tab{T: t, Ctx: ctx}
+	must, check, text := tab.Must, tab.Check, tab.Text
 	// send runs the step that sends a form, waits for the page it loads
 	// (browsertest.Load: two forms in a row may give the same notice, so
 	// the notice alone cannot tell the new page from the old), and checks

@@ -35,27 +35,8 @@ func TestBrowserInvestigation(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			must := func(steps ...chromedp.Action[chromedp.Void]) {
-				t.Helper()
-				if err := chromedp.Do(ctx, steps...); err != nil {
-					t.Fatal(err)
-				}
-			}
-			check := func(page string) {
-				t.Helper()
-				browsertest.CheckAxeAll(t, ctx, page, off)
-				if out := browsertest.WiderThanScreen(t, ctx, off); len(out) > 0 {
-					t.Errorf("%s: wider than a phone's screen: %v", page, out)
-				}
-			}
-			text := func(sel string) string {
-				t.Helper()
-				s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-				if err != nil {
-					t.Fatal(err)
-				}
-				return strings.Join(strings.Fields(s), " ")
-			}
+			tab := browsertest.Tab{T: t, Ctx: ctx, ScriptsOff: off, All: true}
+			must, check, text := tab.Must, tab.Check, tab.Text
 			// send runs the step that sends a form and waits for the page
 			// it loads (browsertest.Load), whose address says what was
 			// done.

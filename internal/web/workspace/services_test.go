@@ -330,19 +330,8 @@ func TestBrowserServices(t *testing.T) {
 	ctx := browsertest.New(t, false)
 	e := newEnv(t)
 	origin := e.http.URL
-	must := func(steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	check := func(page string) {
-		t.Helper()
-		browsertest.CheckAxeAll(t, ctx, page, true)
-		if out := browsertest.WiderThanScreen(t, ctx, true); len(out) > 0 {
-			t.Errorf("%s: wider than a phone's screen: %v", page, out)
-		}
-	}
+	tab := browsertest.Tab{T: t, Ctx: ctx, ScriptsOff: true, All: true}
+	must, check := tab.Must, tab.Check
 	// Each click loads a page (scripts are off): browsertest.Load waits
 	// for it, and WaitVisible then only says it is the page meant. The
 	// provider page has a form[action$="/state"] too, so waiting for one

@@ -498,27 +498,8 @@ func TestBrowserTakedown(t *testing.T) {
 	sent, _ := tdSent(e)
 	tdReport(e, true) // a draft on the board too
 	origin := e.http.URL
-	must := func(steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	check := func(page string) {
-		t.Helper()
-		browsertest.CheckAxeAll(t, ctx, page, true)
-		if out := browsertest.WiderThanScreen(t, ctx, true); len(out) > 0 {
-			t.Errorf("%s: wider than a phone's screen: %v", page, out)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return strings.Join(strings.Fields(s), " ")
-	}
+	tab := browsertest.Tab{T: t, Ctx: ctx, ScriptsOff: true, All: true}
+	must, check, text := tab.Must, tab.Check, tab.Text
 	// Each click below loads a page (scripts are off): browsertest.Load
 	// waits for it, and WaitVisible then only says it is the page meant.
 	// An opened report shows a .notice of its own (the opening is
