@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+
+	"github.com/canopy-org/canopy/internal/csvfile"
 )
 
 // Mark is what the public sees in place of a hidden count: in place of
@@ -117,7 +119,7 @@ func (p *Protected) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	rec := make([]string, len(t.size)+1)
 	for k, d := range t.dims {
-		rec[k] = csvText(d.Name)
+		rec[k] = csvfile.Protect(d.Name)
 	}
 	rec[len(t.size)] = "count"
 	if err := cw.Write(rec); err != nil {
@@ -130,7 +132,7 @@ func (p *Protected) WriteCSV(w io.Writer) error {
 			if c[k] == t.size[k] {
 				rec[k] = TotalLabel
 			} else {
-				rec[k] = csvText(t.dims[k].Labels[c[k]])
+				rec[k] = csvfile.Protect(t.dims[k].Labels[c[k]])
 			}
 		}
 		rec[len(t.size)] = p.show(f)
@@ -143,15 +145,4 @@ func (p *Protected) WriteCSV(w io.Writer) error {
 		return fmt.Errorf("disclosure: write csv: %w", err)
 	}
 	return nil
-}
-
-// csvText defuses a field a spreadsheet would evaluate.
-func csvText(s string) string {
-	if s != "" {
-		switch s[0] {
-		case '=', '+', '-', '@', '\t', '\r':
-			return "'" + s
-		}
-	}
-	return s
 }

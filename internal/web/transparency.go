@@ -24,6 +24,7 @@ import (
 
 	"github.com/canopy-org/canopy"
 	"github.com/canopy-org/canopy/internal/chart"
+	"github.com/canopy-org/canopy/internal/csvfile"
 	"github.com/canopy-org/canopy/internal/federation"
 	"github.com/canopy-org/canopy/internal/i18n"
 	"github.com/canopy-org/canopy/internal/indicators"
@@ -842,7 +843,7 @@ func writePublicationCSV(w *bytes.Buffer, pub *indicators.Publication) error {
 		rec := []string{r.Indicator, r.Month, r.Members.String(), r.Reached.String(), secs(r.MedianSeconds), secs(r.P90Seconds),
 			opt(r.Within24), opt(r.Within72), change}
 		for i, f := range rec {
-			rec[i] = csvCell(f)
+			rec[i] = csvfile.Protect(f)
 		}
 		if err := cw.Write(rec); err != nil {
 			return err
@@ -850,15 +851,4 @@ func writePublicationCSV(w *bytes.Buffer, pub *indicators.Publication) error {
 	}
 	cw.Flush()
 	return cw.Error()
-}
-
-// csvCell keeps a spreadsheet from reading a cell as a formula. Only a
-// fall in well-being ("-2.5") starts with such a character; it is
-// written with a leading apostrophe, as internal/disclosure writes
-// labels, and JSON has the number as it is.
-func csvCell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }

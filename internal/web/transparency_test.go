@@ -606,7 +606,4 @@ func TestTransparencyWords(t *testing.T) {
 	if got := newNumbers("ar").count(12345); got != "12,345" && got != "12٬345" {
 		t.Errorf("Arabic count %q: not in the portal's digits", got)
 	}
-	if got := csvCell("-2.5"); got != "'-2.5" {
-		t.Errorf("csvCell: %q", got)
-	}
 }
