@@ -368,7 +368,7 @@ func (m *Main) Run(ctx context.Context) error {
 	secure := public.Scheme == "https"
 	portal, err := web.New(web.Config{Intake: m.Intake, Support: m.Support, Logger: m.Logger, RateLimit: m.limiter(), Secure: secure, LeaveURL: m.LeaveURL,
 		Indicators: func(ctx context.Context, from, to string) (*indicators.Publication, error) {
-			return indicators.Publish(ctx, m.DB, m.Name, m.Jurisdictions, from, to, m.Now(), 10)
+			return indicators.Publish(ctx, m.DB, m.Name, m.Jurisdictions, from, to, m.Now())
 		},
 		PeerIndicators: m.Network.PeerIndicators})
 	if err != nil {
@@ -624,7 +624,7 @@ func (m *Main) shareIndicators(ctx context.Context, interval time.Duration) {
 		}
 		now := m.Now().UTC()
 		from, to := fmt.Sprintf("%d-01", now.Year()-1), now.Format("2006-01")
-		pub, err := indicators.Publish(ctx, m.DB, m.Name, m.Jurisdictions, from, to, now, 10)
+		pub, err := indicators.Publish(ctx, m.DB, m.Name, m.Jurisdictions, from, to, now)
 		if err == nil {
 			_, err = m.Network.ShareIndicators(ctx, pub)
 		}

@@ -85,11 +85,12 @@ type monthly struct {
 }
 
 // Publish builds the node's publication over months [from, to]: every
-// indicator by month, each protected by disclosure control at threshold
+// indicator by month, each protected by disclosure control at the
+// threshold the "<10" mark names (disclosure.DefaultThreshold)
 // (members and outcomes together), with durations only where the counts
 // they derive from are shown. The transparency page, the yearly report
 // and the figures shared with peers are all this.
-func Publish(ctx context.Context, db *store.DB, node string, jurisdictions []string, from, to string, now time.Time, threshold int64) (*Publication, error) {
+func Publish(ctx context.Context, db *store.DB, node string, jurisdictions []string, from, to string, now time.Time) (*Publication, error) {
 	months, err := monthsBetween(from, to)
 	if err != nil {
 		return nil, err
@@ -154,7 +155,7 @@ func Publish(ctx context.Context, db *store.DB, node string, jurisdictions []str
 				}
 			}
 		}
-		p, err := t.ProtectMarks(threshold, disclosure.TwoMarks)
+		p, err := t.ProtectMarks(disclosure.DefaultThreshold, disclosure.TwoMarks)
 		if err != nil {
 			return nil, fmt.Errorf("indicators: protect %s: %w", m.indicator, err)
 		}

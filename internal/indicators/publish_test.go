@@ -33,7 +33,7 @@ func TestPublish(t *testing.T) {
 		if err := db.AddCells(ctx, deltas); err != nil {
 			t.Fatal(err)
 		}
-		pub, err := Publish(ctx, db, "hotline-fr", []string{"FR"}, "2026-01", "2026-04", time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), 10)
+		pub, err := Publish(ctx, db, "hotline-fr", []string{"FR"}, "2026-01", "2026-04", time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC))
 		if err != nil {
 			t.Fatal(err)
 		}
