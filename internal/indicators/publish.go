@@ -28,8 +28,8 @@ var (
 	outcomesWellBeing = []string{"improved", "not_improved"}
 )
 
-// monthsBetween lists the months from from to to, inclusive.
-func monthsBetween(from, to string) ([]string, error) {
+// Months lists the months from from to to, inclusive.
+func Months(from, to string) ([]string, error) {
 	start, err := time.Parse("2006-01", from)
 	if err != nil {
 		return nil, fmt.Errorf("indicators: month %q: %w", from, err)
@@ -91,7 +91,7 @@ type monthly struct {
 // they derive from are shown. The transparency page, the yearly report
 // and the figures shared with peers are all this.
 func Publish(ctx context.Context, db *store.DB, node string, jurisdictions []string, from, to string, now time.Time) (*Publication, error) {
-	months, err := monthsBetween(from, to)
+	months, err := Months(from, to)
 	if err != nil {
 		return nil, err
 	}

@@ -22,8 +22,9 @@ import (
 func init() {
 	pageNames = append(pageNames, "dashboard")
 	messageSets = append(messageSets, map[string]string{
-		"error.dashboard.month": "Give a month as 2026-08.",
-		"error.dashboard.order": "The last month must not be before the first.",
+		"error.dashboard.month":  "Give a month as 2026-08.",
+		"error.dashboard.order":  "The last month must not be before the first.",
+		"error.dashboard.period": "Choose ten years or less: from the first month to the last, at most 120 months.",
 	})
 }
 
@@ -137,8 +138,14 @@ func (s *server) dashboard(w http.ResponseWriter, r *http.Request, m *member) {
 			bad = append(bad, canopy.FieldError{Field: f.name, Key: "error.dashboard.month"})
 		}
 	}
+	var months []string
 	if len(bad) == 0 && v.From > v.To {
 		bad = append(bad, canopy.FieldError{Field: "to", Key: "error.dashboard.order"})
+	} else if len(bad) == 0 {
+		var err error
+		if months, err = indicators.Months(v.From, v.To); err != nil {
+			bad = append(bad, canopy.FieldError{Field: "from", Key: "error.dashboard.period"})
+		}
 	}
 	dim, value := indicators.DimAll, indicators.DimAll
 	if d, val, ok := strings.Cut(v.View, ":"); ok && d != indicators.DimAll {
@@ -172,7 +179,6 @@ func (s *server) dashboard(w http.ResponseWriter, r *http.Request, m *member) {
 		s.fail(w, r, m, err)
 		return
 	}
-	months := monthList(v.From, v.To)
 	for _, series := range rolled {
 		name := indicatorNames[series.Indicator]
 		sec := dashSection{ID: series.Indicator, Name: name[0], Definition: name[1], Windows: series.Indicator == indicators.Takedown}
@@ -215,17 +221,6 @@ func (s *server) dashboard(w http.ResponseWriter, r *http.Request, m *member) {
 	}
 	p.Data = v
 	s.render(w, r, http.StatusOK, p)
-}
-
-// monthList lists the months from from to to, inclusive (both valid).
-func monthList(from, to string) []string {
-	start, _ := time.Parse("2006-01", from)
-	end, _ := time.Parse("2006-01", to)
-	var out []string
-	for m := start; !m.After(end) && len(out) < 120; m = m.AddDate(0, 1, 0) {
-		out = append(out, m.Format("2006-01"))
-	}
-	return out
 }
 
 var dashboardLabels = map[string]string{"from": "First month", "to": "Last month"}

@@ -54,6 +54,14 @@ func TestDashboard(t *testing.T) {
 	}
 	resp, body = b.get("/staff/dashboard?from=" + month + "&to=2001-01")
 	mustStatus(t, "months in the wrong order", resp, body, http.StatusUnprocessableEntity)
+	// Eleven years are refused with a reason, not cut to ten in silence.
+	resp, body = b.get("/staff/dashboard?from=2015-01&to=2025-12")
+	mustStatus(t, "a period over ten years", resp, body, http.StatusUnprocessableEntity)
+	if !strings.Contains(body, "Choose ten years or less") {
+		t.Errorf("the error:\n%s", body)
+	}
+	resp, body = b.get("/staff/dashboard?from=2016-01&to=2025-12")
+	mustStatus(t, "ten years", resp, body, http.StatusOK)
 }
 
 // TestEveryActionNamed: the audit page names every action the log takes,
