@@ -434,22 +434,23 @@ func (s *Service) Destroy(ctx context.Context, who *canopy.Account, itemID, why 
 		return err
 	}
 	s.forget(ctx, e.BlobKey)
+	// The file's key, forgotten in the database, may linger in SQLite's
+	// log until a checkpoint. (A purge checkpoints once, in retention.)
+	if err := s.DB.Checkpoint(context.WithoutCancel(ctx)); err != nil {
+		s.logger().Error("evidence: checkpoint after a destruction", "err", err)
+	}
 	return nil
 }
 
-// forget deletes a destroyed file's bytes and checkpoints SQLite's log,
-// where the file's key, forgotten in the database, may linger. Neither is
-// needed to keep the destruction (the key is gone), so failures are
-// logged by key, not returned: SweepOrphans deletes what is left.
+// forget deletes destroyed files' bytes. It is not needed to keep the
+// destruction (the keys are gone), so a failure is logged by key, not
+// returned: SweepOrphans deletes what is left.
 func (s *Service) forget(ctx context.Context, keys ...string) {
 	ctx = context.WithoutCancel(ctx)
 	for _, key := range keys {
 		if err := s.Blobs.Delete(ctx, key); err != nil && !errors.Is(err, blob.ErrNotFound) {
 			s.logger().Error("evidence: delete a destroyed file's bytes; the sweep will", "blob", key, "err", err)
 		}
-	}
-	if err := s.DB.Checkpoint(ctx); err != nil {
-		s.logger().Error("evidence: checkpoint after a destruction", "err", err)
 	}
 }
 
@@ -616,6 +617,9 @@ func (s *Service) check(ctx context.Context, by audit.Actor, actor string, dk *s
 // words.
 func (s *Service) appendCustody(ctx context.Context, by audit.Actor, c *store.SealedCustody, invID string, outcome audit.Outcome) error {
 	details := map[string]string{"action": c.Action, "investigation": invID, "sha256": c.SHA256, "step": strconv.Itoa(c.N)}
+	if by == audit.System && c.Action == canopy.CustodyDestroyed {
+		details["by"] = "retention"
+	}
 	if c.SealedWhy != nil {
 		details["why"] = WhyPrint(c.SealedWhy)
 	}

@@ -590,10 +590,8 @@ func (s *Service) PurgeClosed(ctx context.Context, cutoff time.Time, limit int) 
 		// Recorded first: the destruction happened with the commit,
 		// whatever becomes of the bytes.
 		for _, step := range steps {
-			if _, err := s.Audit.Append(context.WithoutCancel(ctx), audit.Entry{Actor: audit.System, Action: audit.ActionEvidenceCustody,
-				Kind: audit.KindEvidence, ID: step.ItemID, Outcome: audit.OK, Details: map[string]string{"action": canopy.CustodyDestroyed,
-					"investigation": id, "sha256": step.SHA256, "step": strconv.Itoa(step.N), "by": "retention"}}); err != nil {
-				return done, fmt.Errorf("evidence: audit the purge of %s: %w", id, err)
+			if err := s.appendCustody(ctx, audit.System, step, id, audit.OK); err != nil {
+				return done, err
 			}
 		}
 		s.forget(ctx, blobs...)
