@@ -126,13 +126,10 @@ func (s *Service) ReportInvestigations(ctx context.Context, who *canopy.Account,
 		return nil, err
 	}
 	var out []Summary
-	for _, l := range linked {
-		if !access.InJurisdiction(who, l.Jurisdiction) {
+	for i := range linked {
+		inv := &linked[i]
+		if !access.InJurisdiction(who, inv.Jurisdiction) {
 			continue
-		}
-		inv, err := s.DB.Investigation(ctx, l.ID)
-		if err != nil {
-			return nil, err
 		}
 		sum := Summary{Investigation: inv.Investigation}
 		if sum.Title, err = s.title(inv); err != nil {

@@ -65,8 +65,12 @@ func (db *DB) CreateInvestigation(ctx context.Context, inv *SealedInvestigation)
 	})
 }
 
-const investigationQuery = `SELECT i.id, i.jurisdiction, i.status, i.title, i.opened_at, i.opened_by, i.closed_at, i.closed_by,
-	i.held_at, i.held_by, i.purged_at, k.wrapped
+// investigationColumns are what scanInvestigation reads, from
+// investigations i joined to investigation_keys k.
+const investigationColumns = `i.id, i.jurisdiction, i.status, i.title, i.opened_at, i.opened_by, i.closed_at, i.closed_by,
+	i.held_at, i.held_by, i.purged_at, k.wrapped`
+
+const investigationQuery = `SELECT ` + investigationColumns + `
 	FROM investigations i LEFT JOIN investigation_keys k ON k.investigation_id = i.id WHERE i.id = $1`
 
 func scanInvestigation(row interface{ Scan(...any) error }, id string) (*SealedInvestigation, error) {
@@ -100,7 +104,7 @@ func (db *DB) UpdateInvestigation(ctx context.Context, id string, fn func(tx *Tx
 	return db.Update(ctx, func(tx *Tx) error {
 		lock := ""
 		if db.dialect == Postgres {
-			lock = " FOR UPDATE OF i"
+			lock = " FOR UPDATE OF i" // the investigation's row, not its key's
 		}
 		inv, err := scanInvestigation(tx.queryRow(investigationQuery+lock, id), id)
 		if err != nil {
@@ -297,22 +301,24 @@ func (db *DB) InvestigationReports(ctx context.Context, investigationID string) 
 	return out, rows.Err()
 }
 
-// ReportInvestigations returns the ids and jurisdictions of the
-// investigations a report is linked to.
-func (db *DB) ReportInvestigations(ctx context.Context, reportID string) ([]canopy.Investigation, error) {
-	rows, err := db.read.QueryContext(ctx, db.q(`SELECT i.id, i.jurisdiction, i.status FROM investigation_reports l
-		JOIN investigations i ON i.id = l.investigation_id WHERE l.report_id = $1 ORDER BY i.opened_at, i.id`), reportID)
+// ReportInvestigations returns the investigations a report is linked
+// to, oldest first, with their sealed titles and keys.
+func (db *DB) ReportInvestigations(ctx context.Context, reportID string) ([]SealedInvestigation, error) {
+	rows, err := db.read.QueryContext(ctx, db.q(`SELECT `+investigationColumns+`
+		FROM investigation_reports l JOIN investigations i ON i.id = l.investigation_id
+		LEFT JOIN investigation_keys k ON k.investigation_id = i.id
+		WHERE l.report_id = $1 ORDER BY i.opened_at, i.id`), reportID)
 	if err != nil {
 		return nil, fmt.Errorf("store: investigations of report %s: %w", reportID, err)
 	}
 	defer rows.Close()
-	var out []canopy.Investigation
+	var out []SealedInvestigation
 	for rows.Next() {
-		var inv canopy.Investigation
-		if err := rows.Scan(&inv.ID, &inv.Jurisdiction, &inv.Status); err != nil {
-			return nil, fmt.Errorf("store: investigations of report %s: %w", reportID, err)
+		inv, err := scanInvestigation(rows, "")
+		if err != nil {
+			return nil, err
 		}
-		out = append(out, inv)
+		out = append(out, *inv)
 	}
 	return out, rows.Err()
 }
@@ -362,8 +368,7 @@ func (db *DB) Investigations(ctx context.Context, f InvestigationFilter) ([]Inve
 		f.Limit = 100
 	}
 	n := len(args)
-	rows, err := db.read.QueryContext(ctx, db.q(`SELECT i.id, i.jurisdiction, i.status, i.title, i.opened_at, i.opened_by, i.closed_at,
-		i.closed_by, i.held_at, i.held_by, i.purged_at, k.wrapped,
+	rows, err := db.read.QueryContext(ctx, db.q(`SELECT `+investigationColumns+`,
 		(SELECT count(*) FROM investigation_reports r WHERE r.investigation_id = i.id),
 		(SELECT count(*) FROM evidence e WHERE e.investigation_id = i.id AND e.destroyed_at = 0),
 		(SELECT count(*) FROM investigation_tasks t WHERE t.investigation_id = i.id AND t.done_at = 0)
@@ -447,29 +452,15 @@ func (t *Tx) PurgeInvestigation(id string, when time.Time) error {
 // timeline, in one transaction: an item never exists without its custody,
 // and joins only an investigation that is open when it commits.
 func (db *DB) AddEvidence(ctx context.Context, e *SealedEvidence, acquired *SealedCustody, event *SealedInvestigationEvent) error {
-	return db.Update(ctx, func(tx *Tx) error {
-		// Under the investigation's lock: a closing or a purge that
-		// came while the file streamed in wins.
-		var (
-			status string
-			purged int64
-		)
-		err := tx.queryRow(`SELECT status, purged_at FROM investigations WHERE id = $1`+tx.forUpdate(), e.InvestigationID).Scan(&status, &purged)
-		if errors.Is(err, sql.ErrNoRows) {
-			return errInvestigationNotFound
-		}
-		if err != nil {
-			return fmt.Errorf("store: add evidence %s: %w", e.ID, err)
-		}
-		if status != canopy.InvestigationOpen || purged != 0 {
+	// Under the investigation's lock: a closing or a purge that came
+	// while the file streamed in wins.
+	return db.UpdateInvestigation(ctx, e.InvestigationID, func(tx *Tx, inv *SealedInvestigation) error {
+		if inv.Status != canopy.InvestigationOpen || !inv.Purged.IsZero() {
 			return &canopy.Error{Code: canopy.ECONFLICT, Key: "error.investigation.closed"}
 		}
-		_, err = db.exec(tx.tx, `INSERT INTO evidence (id, investigation_id, name, media_type, size, sha256, md5, pdq, blob_key, data_key,
+		_, err := db.exec(tx.tx, `INSERT INTO evidence (id, investigation_id, name, media_type, size, sha256, md5, pdq, blob_key, data_key,
 			acquired_at, acquired_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 			e.ID, e.InvestigationID, e.Name, e.MediaType, e.Size, e.SHA256, e.MD5, e.PDQ, e.BlobKey, e.DataKey, micros(e.Acquired), e.AcquiredBy)
-		if isForeignKeyViolation(err) {
-			return errInvestigationNotFound
-		}
 		if err != nil {
 			return fmt.Errorf("store: add evidence %s: %w", e.ID, err)
 		}
@@ -586,16 +577,6 @@ func (t *Tx) DestroyEvidence(id string, at time.Time, step *SealedCustody) error
 		return &canopy.Error{Code: canopy.ECONFLICT, Key: "error.evidence.destroyed"}
 	}
 	return t.AddCustody(step)
-}
-
-// forUpdate is the clause that locks the rows a query reads until the
-// transaction ends: on PostgreSQL, whose committers run side by side;
-// SQLite has one writer, so nothing there.
-func (t *Tx) forUpdate() string {
-	if t.db.dialect == Postgres {
-		return " FOR UPDATE"
-	}
-	return ""
 }
 
 // lock takes the row lock of the record id of table for the rest of tx,
