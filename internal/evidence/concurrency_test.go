@@ -271,3 +271,30 @@ func TestAuditKeepsTheReasonsPrint(t *testing.T) {
 		}
 	})
 }
+
+// TestDownload: a download's headers get the item's name and size, for
+// who may read it only; a destroyed item has none.
+func TestDownload(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		w := newWork(t, db)
+		id := w.open(t, frLiaison, "Operation Heron", "")
+		file := pngBytes(t)
+		item := w.acquire(t, id, "photo one.png", file)
+		if name, size, err := w.svc.Download(ctx, frLiaison, item.ID); err != nil || name != "photo one.png" || size != int64(len(file)) {
+			t.Fatalf("Download = %q, %d, %v", name, size, err)
+		}
+		if _, _, err := w.svc.Download(ctx, caseworker, item.ID); canopy.ErrorCode(err) != canopy.EFORBIDDEN {
+			t.Errorf("a caseworker: %v", err)
+		}
+		if _, _, err := w.svc.Download(ctx, beLiaison, item.ID); canopy.ErrorCode(err) != canopy.ENOTFOUND {
+			t.Errorf("another jurisdiction: %v", err)
+		}
+		if err := w.svc.Destroy(ctx, frLiaison, item.ID, "order"); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := w.svc.Download(ctx, frLiaison, item.ID); canopy.ErrorCode(err) != canopy.ECONFLICT {
+			t.Errorf("a destroyed item: %v", err)
+		}
+	})
+}

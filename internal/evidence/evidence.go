@@ -336,6 +336,25 @@ func (s *Service) item(ctx context.Context, who *canopy.Account, itemID string) 
 	return e, dk, nil
 }
 
+// Download is what a download's headers say of an item: its name as
+// acquired and its size. It opens the name alone, for the caller to name
+// the file it then streams with Read, which is the audited step; it does
+// not open the investigation.
+func (s *Service) Download(ctx context.Context, who *canopy.Account, itemID string) (name string, size int64, err error) {
+	e, dk, err := s.item(ctx, who, itemID)
+	if err != nil {
+		return "", 0, err
+	}
+	if !e.Destroyed.IsZero() {
+		return "", 0, errDestroyed
+	}
+	b, err := dk.Open(e.Name, nameContext(e.InvestigationID, e.ID))
+	if err != nil {
+		return "", 0, fmt.Errorf("evidence: name of %s: %w", e.ID, err)
+	}
+	return string(b), e.Size, nil
+}
+
 var (
 	errDestroyed    = &canopy.Error{Code: canopy.ECONFLICT, Key: "error.evidence.destroyed"}
 	errItemNotFound = &canopy.Error{Code: canopy.ENOTFOUND, Key: "error.evidence.not_found"}

@@ -1148,19 +1148,20 @@ func attachmentName(name, id string) string {
 // records the access, with the reason, in its chain of custody.
 func (s *server) itemFile(w http.ResponseWriter, r *http.Request, m *member) {
 	id, why := r.PathValue("id"), r.PostForm.Get("why")
-	p, v, ok := s.itemLoad(w, r, m, id)
-	if !ok {
+	name, size, err := s.evidence.Download(r.Context(), m.account, id)
+	if err != nil {
+		s.itemInvalid(w, r, m, err, id, "file", func(v *itemView) { v.Why = why })
 		return
 	}
-	defer longWrite(w, 2*v.Item.Size)()
+	defer longWrite(w, 2*size)()
 	lw := &lazyHeaders{ResponseWriter: w, set: func(h http.Header) {
 		h.Set("Content-Type", "application/octet-stream")
-		h.Set("Content-Disposition", `attachment; filename="`+attachmentName(v.Item.Name, id)+`"`)
-		h.Set("Content-Length", strconv.FormatInt(v.Item.Size, 10))
+		h.Set("Content-Disposition", `attachment; filename="`+attachmentName(name, id)+`"`)
+		h.Set("Content-Length", strconv.FormatInt(size, 10))
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Cache-Control", "no-store")
 	}}
-	err := s.evidence.Read(r.Context(), m.account, id, why, lw)
+	err = s.evidence.Read(r.Context(), m.account, id, why, lw)
 	if err == nil && !lw.started {
 		lw.Write(nil) // an empty file
 	}
@@ -1173,26 +1174,9 @@ func (s *server) itemFile(w http.ResponseWriter, r *http.Request, m *member) {
 		s.log.Error("workspace: evidence download cut short", "err", err)
 		return
 	}
-	e := canopy.AsError(err)
-	if e.Code != canopy.EINVALID && e.Code != canopy.ECONFLICT {
-		s.invFail(w, r, m, err)
-		return
-	}
-	// The access was recorded (a mismatch too): show the custody as it is now.
-	p, v, ok = s.itemLoad(w, r, m, id)
-	if !ok {
-		return
-	}
-	v.Failed, v.Why = "file", why
-	status := http.StatusUnprocessableEntity
-	if e.Code == canopy.EINVALID {
-		p.Errors = formErrorsOf(e, "file", nil)
-	} else {
-		status = http.StatusConflict
-		p.Errors = formError(messageOf(e.Key))
-		v.Tampered = errors.Is(err, evidence.ErrTampered)
-	}
-	s.renderItem(w, r, status, p, v)
+	// The access was recorded (a mismatch too): the page shows the
+	// custody as it is now.
+	s.itemInvalid(w, r, m, err, id, "file", func(v *itemView) { v.Why = why })
 }
 
 func (s *server) itemVerify(w http.ResponseWriter, r *http.Request, m *member) {
