@@ -432,40 +432,24 @@ func (m *Main) Run(ctx context.Context) error {
 	// The indicators' rollups follow the timelines a few seconds behind,
 	// and peers get the node's publication once a day.
 	m.background.Go(func() { m.Roller.Run(cctx, 2*time.Second) })
-	m.background.Go(func() { m.shareIndicators(nctx, 24*time.Hour) })
+	m.background.Go(func() {
+		every(nctx, m.Logger, time.Minute, 24*time.Hour, "indicators: share with peers", m.shareIndicators)
+	})
 	// Consents expire by the clock: the sweep tells peers, as a
 	// withdrawal does. It stops with the checkpoints.
-	m.background.Go(func() { m.Support.SweepEvery(cctx, time.Minute, m.Logger) })
-	m.background.Go(func() {
-		m.Retention.Every(cctx, time.Hour, func(err error) { m.Logger.Error("retention: purge", "err", err) })
-	})
+	m.background.Go(func() { every(cctx, m.Logger, 0, time.Minute, "support: sweep lapsed consents", m.Support.SweepLapses) })
+	m.background.Go(func() { every(cctx, m.Logger, 0, time.Hour, "retention: purge", m.Retention.Purge) })
 	// Evidence files no item can open any more (a stop between a
 	// destruction and the deletion of its bytes) are given back daily.
-	m.background.Go(func() { m.sweepEvidence(cctx, 24*time.Hour) })
+	m.background.Go(func() {
+		every(cctx, m.Logger, time.Hour, 24*time.Hour, "evidence: sweep files no item can open", func(ctx context.Context) (int, error) {
+			return m.Evidence.SweepOrphans(ctx, evidence.SweepGrace)
+		})
+	})
 	m.ready.Store(true)
 	m.Logger.Info("canopy is ready", "url", m.URL(), "database", m.DB.Dialect(), "version", version(),
 		"audit_key", m.Audit.VerifierKey())
 	return m.announceSetup(ctx)
-}
-
-// sweepEvidence deletes orphaned evidence files every interval until ctx
-// ends, starting an hour after the node does.
-func (m *Main) sweepEvidence(ctx context.Context, interval time.Duration) {
-	t := time.NewTimer(time.Hour)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if n, err := m.Evidence.SweepOrphans(ctx, evidence.SweepGrace); err != nil && ctx.Err() == nil {
-			m.Logger.Error("evidence: sweep", "err", err)
-		} else if n > 0 {
-			m.Logger.Info("evidence: swept files no item can open", "files", n)
-		}
-		t.Reset(interval)
-	}
 }
 
 // announceSetup prints a one-time link for setting up the first
@@ -609,12 +593,22 @@ func version() string {
 
 func gomaxprocs() int { return runtime.GOMAXPROCS(0) }
 
-// shareIndicators sends peers the node's published indicators (this year
-// and the last, protected as the public page is) a minute after start
-// and then every interval, so each can show the jurisdictions side by
-// side.
-func (m *Main) shareIndicators(ctx context.Context, interval time.Duration) {
-	t := time.NewTimer(time.Minute)
+// shareIndicators sends peers the node's publication from January of
+// last year to this month.
+func (m *Main) shareIndicators(ctx context.Context) (struct{}, error) {
+	now := m.Now().UTC()
+	from, to := fmt.Sprintf("%d-01", now.Year()-1), now.Format("2006-01")
+	pub, err := indicators.Publish(ctx, m.DB, m.Name, m.Jurisdictions, from, to, now)
+	if err == nil {
+		_, err = m.Network.ShareIndicators(ctx, pub)
+	}
+	return struct{}{}, err
+}
+
+// every runs task after first and then every interval until ctx ends,
+// logging its failures as what: the node's background work.
+func every[T any](ctx context.Context, log *slog.Logger, first, interval time.Duration, what string, task func(context.Context) (T, error)) {
+	t := time.NewTimer(first)
 	defer t.Stop()
 	for {
 		select {
@@ -622,14 +616,8 @@ func (m *Main) shareIndicators(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 		}
-		now := m.Now().UTC()
-		from, to := fmt.Sprintf("%d-01", now.Year()-1), now.Format("2006-01")
-		pub, err := indicators.Publish(ctx, m.DB, m.Name, m.Jurisdictions, from, to, now)
-		if err == nil {
-			_, err = m.Network.ShareIndicators(ctx, pub)
-		}
-		if err != nil && ctx.Err() == nil {
-			m.Logger.Error("indicators: share with peers", "err", err)
+		if _, err := task(ctx); err != nil && ctx.Err() == nil {
+			log.Error(what, "err", err)
 		}
 		t.Reset(interval)
 	}

@@ -137,19 +137,3 @@ func (s *Service) Purge(ctx context.Context) (map[string]int, error) {
 	}
 	return done, nil
 }
-
-// Every purges every interval until ctx ends.
-func (s *Service) Every(ctx context.Context, interval time.Duration, log func(error)) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if _, err := s.Purge(ctx); err != nil && ctx.Err() == nil {
-			log(err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}

@@ -3,7 +3,6 @@ package support
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"slices"
 	"time"
 
@@ -154,22 +153,6 @@ func (s *Service) SweepLapses(ctx context.Context) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-// SweepEvery runs SweepLapses every interval until ctx ends.
-func (s *Service) SweepEvery(ctx context.Context, interval time.Duration, log *slog.Logger) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if _, err := s.SweepLapses(ctx); err != nil && ctx.Err() == nil {
-			log.Error("support: sweep lapsed consents", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // JurisdictionChoices lists the jurisdictions a caseworker may open a
