@@ -240,10 +240,11 @@ func TestAuditKeepsTheReasonsPrint(t *testing.T) {
 		if err := w.svc.Transfer(ctx, frLiaison, id, nil, "Parquet de Paris", "request 17-secret"); err != nil {
 			t.Fatal(err)
 		}
-		chain, err := db.Custody(ctx, item.ID)
+		chains, err := db.InvestigationCustody(ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
+		chain := chains[item.ID]
 		prints := map[string]string{} // step → the log's fingerprint
 		for _, e := range w.entries(t) {
 			if e.Action == audit.ActionEvidenceCustody && e.ID == item.ID {

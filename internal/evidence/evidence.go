@@ -504,6 +504,10 @@ func (s *Service) items(ctx context.Context, invID string, dk *seal.DataKey) ([]
 	if err != nil {
 		return nil, err
 	}
+	chains, err := s.DB.InvestigationCustody(ctx, invID)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]Item, 0, len(sealed))
 	for _, e := range sealed {
 		it := Item{EvidenceItem: e.EvidenceItem}
@@ -514,11 +518,7 @@ func (s *Service) items(ctx context.Context, invID string, dk *seal.DataKey) ([]
 			}
 			it.Name = string(b)
 		}
-		chain, err := s.DB.Custody(ctx, e.ID)
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range chain {
+		for _, c := range chains[e.ID] {
 			entry := c.CustodyEntry
 			if c.SealedWhy != nil && dk != nil {
 				b, err := dk.Open(c.SealedWhy, whyContext(e.ID, c.At))
@@ -702,6 +702,10 @@ func (s *Service) export(ctx context.Context, by audit.Actor, actor string, inv 
 		}
 	}
 
+	chains, err := s.DB.InvestigationCustody(ctx, invID)
+	if err != nil {
+		return err
+	}
 	b := bundle.Bundle{Case: invID, Node: node, Created: now}
 	for _, e := range exported {
 		name, err := dk.Open(e.Name, nameContext(invID, e.ID))
@@ -722,11 +726,7 @@ func (s *Service) export(ctx context.Context, by audit.Actor, actor string, inv 
 				}()
 				return pr, nil
 			}})
-		chain, err := s.DB.Custody(ctx, e.ID)
-		if err != nil {
-			return err
-		}
-		for _, c := range chain {
+		for _, c := range chains[e.ID] {
 			why := ""
 			if c.SealedWhy != nil {
 				w, err := dk.Open(c.SealedWhy, whyContext(e.ID, c.At))

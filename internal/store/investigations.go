@@ -541,12 +541,26 @@ func (t *Tx) AddCustody(c *SealedCustody) error {
 	return nil
 }
 
-// Custody returns an item's chain of custody, in order.
-func (db *DB) Custody(ctx context.Context, itemID string) ([]SealedCustody, error) {
-	rows, err := db.read.QueryContext(ctx, db.q(`SELECT item_id, n, action, at, actor, why, sha256 FROM custody WHERE item_id = $1 ORDER BY n`), itemID)
+// InvestigationCustody returns the chains of custody of every item of an
+// investigation, by item, each in order: one query, not one per item.
+func (db *DB) InvestigationCustody(ctx context.Context, investigationID string) (map[string][]SealedCustody, error) {
+	rows, err := db.read.QueryContext(ctx, db.q(`SELECT c.item_id, c.n, c.action, c.at, c.actor, c.why, c.sha256
+		FROM custody c JOIN evidence e ON e.id = c.item_id WHERE e.investigation_id = $1 ORDER BY c.item_id, c.n`), investigationID)
 	if err != nil {
-		return nil, fmt.Errorf("store: custody of %s: %w", itemID, err)
+		return nil, fmt.Errorf("store: custody of investigation %s: %w", investigationID, err)
 	}
+	chains, err := scanCustody(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: custody of investigation %s: %w", investigationID, err)
+	}
+	out := map[string][]SealedCustody{}
+	for _, c := range chains {
+		out[c.ItemID] = append(out[c.ItemID], c)
+	}
+	return out, nil
+}
+
+func scanCustody(rows *sql.Rows) ([]SealedCustody, error) {
 	defer rows.Close()
 	var out []SealedCustody
 	for rows.Next() {
@@ -555,7 +569,7 @@ func (db *DB) Custody(ctx context.Context, itemID string) ([]SealedCustody, erro
 			at int64
 		)
 		if err := rows.Scan(&c.ItemID, &c.N, &c.Action, &at, &c.Actor, &c.SealedWhy, &c.SHA256); err != nil {
-			return nil, fmt.Errorf("store: custody of %s: %w", itemID, err)
+			return nil, err
 		}
 		c.At = fromMicros(at)
 		out = append(out, c)

@@ -60,7 +60,8 @@ func TestEvidenceCustody(t *testing.T) {
 		if err != nil || item.Name != nil || item.DataKey != nil || item.Destroyed.IsZero() || item.SHA256 != sum {
 			t.Fatalf("destroyed item %+v %v", item, err)
 		}
-		chain, err := db.Custody(ctx, "ev1")
+		chains, err := db.InvestigationCustody(ctx, "inv1")
+		chain := chains["ev1"]
 		if err != nil || len(chain) != 4 {
 			t.Fatalf("custody %+v %v", chain, err)
 		}
@@ -591,7 +592,8 @@ func TestPurgeInvestigation(t *testing.T) {
 			}
 		}
 		for item, want := range map[string][]string{"ev1": {canopy.CustodyAcquired}, "ev2": {canopy.CustodyAcquired, canopy.CustodyDestroyed}} {
-			chain, err := db.Custody(ctx, item)
+			chains, err := db.InvestigationCustody(ctx, "inv1")
+			chain := chains[item]
 			if err != nil || len(chain) != len(want) {
 				t.Fatalf("custody of %s: %+v %v", item, chain, err)
 			}
