@@ -46,6 +46,9 @@ func runEvidence(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		fmt.Fprintf(stdout, "wrote %s\nverify it with: canopy evidence verify %s --key ed25519:%s\n", files[1], files[1],
 			m.Network.Info().SigningKey)
+		// What the receiver compares node.pub with, by another channel
+		// (docs/evidence.md).
+		fmt.Fprintf(stdout, "node.pub's fingerprint (tell the receiver): %s\n", bundle.Fingerprint(m.Identity.PublicKey()))
 		return nil
 	case "verify":
 		files, flags := splitFileArgs(args[1:])

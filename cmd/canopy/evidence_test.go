@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"io"
@@ -13,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/canopy-org/canopy"
+	"github.com/canopy-org/canopy/internal/bundle"
 )
 
 // TestEvidenceCommands exports an investigation from the shell and checks
@@ -46,7 +50,8 @@ func TestEvidenceCommands(t *testing.T) {
 	}
 	b := filepath.Join(t.TempDir(), "bundle")
 	out, errs, err := cmd("evidence", "export", inv.ID, b, "--data", dir)
-	if err != nil || !strings.Contains(out, "wrote "+b) || !strings.Contains(out, "--key ed25519:"+key) {
+	if err != nil || !strings.Contains(out, "wrote "+b) || !strings.Contains(out, "--key ed25519:"+key) ||
+		!strings.Contains(out, "fingerprint (tell the receiver): "+fingerprintOf(t, filepath.Join(b, bundle.KeyFile))) {
 		t.Fatalf("export: %v %q %q", err, out, errs)
 	}
 	out, errs, err = cmd("evidence", "verify", b, "--key", "ed25519:"+key)
@@ -75,4 +80,20 @@ func TestEvidenceCommands(t *testing.T) {
 			t.Errorf("canopy %s: %v, want usage", strings.Join(args, " "), err)
 		}
 	}
+}
+
+// fingerprintOf is the SHA-256 of the DER key in a bundle's node.pub, as
+// a receiver computes it with openssl and sha256sum.
+func fingerprintOf(t *testing.T, pubPEM string) string {
+	t.Helper()
+	b, err := os.ReadFile(pubPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		t.Fatalf("%s holds no PEM", pubPEM)
+	}
+	sum := sha256.Sum256(block.Bytes)
+	return hex.EncodeToString(sum[:])
 }
