@@ -226,6 +226,14 @@ func (s *Service) change(ctx context.Context, who *canopy.Account, perm access.P
 	if err != nil {
 		return err
 	}
+	return s.changeAllowed(ctx, who, perm, inv, details, fn)
+}
+
+// changeAllowed is change for an investigation allow has already
+// returned (a caller that had to refuse before a lookup of its own).
+func (s *Service) changeAllowed(ctx context.Context, who *canopy.Account, perm access.Permission, inv *store.SealedInvestigation,
+	details map[string]string, fn func(tx *store.Tx, inv *store.SealedInvestigation, dk *seal.DataKey, now time.Time) error) error {
+	id := inv.ID
 	// Only once the investigation is found is its id fit for the log.
 	if perm != access.InvestigationManage && !access.Can(who.Role, perm) {
 		if err := s.audit(ctx, who, audit.ActionPermissionDenied, audit.KindInvestigation, inv.ID, audit.Denied,
@@ -275,11 +283,11 @@ func (s *Service) AddNote(ctx context.Context, who *canopy.Account, id, note str
 func (s *Service) AddTask(ctx context.Context, who *canopy.Account, id, title, assignee string, due time.Time) (int, error) {
 	// Allowed first, so that who may not cannot learn which accounts
 	// exist from the answer.
-	if _, err := s.allow(ctx, who, id); err != nil {
+	inv, err := s.allow(ctx, who, id)
+	if err != nil {
 		return 0, err
 	}
-	title, err := text("title", title, maxTitle)
-	if err != nil {
+	if title, err = text("title", title, maxTitle); err != nil {
 		return 0, err
 	}
 	var assigned *store.StoredAccount
@@ -294,7 +302,7 @@ func (s *Service) AddTask(ctx context.Context, who *canopy.Account, id, title, a
 		}
 	}
 	var n int
-	err = s.change(ctx, who, access.InvestigationManage, id, map[string]string{"step": "task"},
+	err = s.changeAllowed(ctx, who, access.InvestigationManage, inv, map[string]string{"step": "task"},
 		func(tx *store.Tx, inv *store.SealedInvestigation, dk *seal.DataKey, now time.Time) error {
 			if assignee != "" && !access.InJurisdiction(&assigned.Account, inv.Jurisdiction) {
 				return fieldErr("assignee", "error.investigation.assignee")
@@ -334,11 +342,13 @@ func (s *Service) SetTaskDone(ctx context.Context, who *canopy.Account, id strin
 }
 
 // LinkReport links a report the member may see to an investigation. A
-// report linked to an investigation is never purged by retention.
+// report in an investigation is kept by retention as long as the
+// investigation is.
 func (s *Service) LinkReport(ctx context.Context, who *canopy.Account, id, reportID string) error {
 	// Allowed first, so that who may not cannot learn which reports
 	// exist from the answer.
-	if _, err := s.allow(ctx, who, id); err != nil {
+	inv, err := s.allow(ctx, who, id)
+	if err != nil {
 		return err
 	}
 	reportID = strings.ToLower(strings.TrimSpace(reportID))
@@ -352,7 +362,7 @@ func (s *Service) LinkReport(ctx context.Context, who *canopy.Account, id, repor
 	if err != nil {
 		return err
 	}
-	return s.change(ctx, who, access.InvestigationManage, id, map[string]string{"step": "link", "report": reportID},
+	return s.changeAllowed(ctx, who, access.InvestigationManage, inv, map[string]string{"step": "link", "report": reportID},
 		func(tx *store.Tx, _ *store.SealedInvestigation, dk *seal.DataKey, now time.Time) error {
 			added, err := tx.LinkInvestigationReport(id, canopy.InvestigationReport{ReportID: reportID, Linked: now, LinkedBy: who.ID})
 			if canopy.ErrorCode(err) == canopy.ENOTFOUND {
@@ -508,7 +518,7 @@ func (s *Service) Transfer(ctx context.Context, who *canopy.Account, id string, 
 	var steps []*store.SealedCustody
 	// The audit names the items in their custody steps below; here, how
 	// many (a list of ids is no short token, and would not fit one).
-	err = s.change(ctx, who, access.InvestigationManage, id, map[string]string{"step": canopy.InvestigationTransferred, "items": strconv.Itoa(len(ids))},
+	err = s.changeAllowed(ctx, who, access.InvestigationManage, inv, map[string]string{"step": canopy.InvestigationTransferred, "items": strconv.Itoa(len(ids))},
 		func(tx *store.Tx, _ *store.SealedInvestigation, dk *seal.DataKey, now time.Time) error {
 			steps = steps[:0]
 			for _, e := range items {
